@@ -1,0 +1,69 @@
+/** Which devices exist and which one new arrays go to (WebGPU when an adapter exists, else CPU). */
+import { CpuDevice } from "./cpu/cpu-device.js";
+import type { Device, DeviceKind } from "./device.js";
+import { createWebGpuDevice, type WebGpuDevice } from "./webgpu/webgpu-device.js";
+
+const cpu = new CpuDevice();
+let webgpu: WebGpuDevice | undefined;
+let webgpuUnavailable: string | undefined;
+let current: Device = cpu;
+
+export function devices(): Device[] {
+  return webgpu ? [webgpu, cpu] : [cpu];
+}
+
+/** Why WebGPU is not in `devices()`, if it was tried and is not. */
+export function webgpuUnavailableReason(): string | undefined {
+  return webgpuUnavailable;
+}
+
+export function getDevice(name: DeviceKind | string): Device {
+  const kind = name.split(":")[0];
+  if (kind === "cpu") return cpu;
+  if (kind === "webgpu" || kind === "gpu") {
+    if (webgpu) return webgpu;
+    throw new Error(
+      webgpuUnavailable
+        ? `the WebGPU device is not available: ${webgpuUnavailable}`
+        : "the WebGPU device is not initialised yet: call `await init()` first",
+    );
+  }
+  throw new Error(`unknown device '${name}': expected 'cpu' or 'webgpu'`);
+}
+
+/** The device new arrays are placed on; with a name, makes that device the default. */
+export function defaultDevice(name?: DeviceKind | string): Device {
+  if (name !== undefined) current = getDevice(name);
+  return current;
+}
+
+/**
+ * Brings up the WebGPU device (asynchronous, as WebGPU is) and picks the default device:
+ * `VMAPLAB_DEVICE` (`cpu` or `webgpu`) when set, else WebGPU when an adapter exists.
+ */
+export async function init(options: { device?: DeviceKind } = {}): Promise<Device[]> {
+  const wanted = options.device ?? (process.env.VMAPLAB_DEVICE as DeviceKind | undefined);
+  if (wanted !== undefined && wanted !== "cpu" && wanted !== "webgpu") {
+    throw new Error(`VMAPLAB_DEVICE='${wanted}' is not a device: expected 'cpu' or 'webgpu'`);
+  }
+  if (!webgpu && wanted !== "cpu") {
+    try {
+      const result = await createWebGpuDevice();
+      webgpu = result.device;
+      webgpuUnavailable = result.reason;
+    } catch (e) {
+      webgpuUnavailable = (e as Error).message;
+    }
+  }
+  if (wanted === "webgpu" && !webgpu) throw new Error(`VMAPLAB_DEVICE=webgpu, but ${webgpuUnavailable}`);
+  current = wanted === "cpu" || !webgpu ? cpu : webgpu;
+  return devices();
+}
+
+/** Frees the WebGPU device so the process can exit; arrays on it become unusable. */
+export function releaseDevices(): void {
+  if (webgpu) webgpu.destroy();
+  webgpu = undefined;
+  webgpuUnavailable = "released by releaseDevices()";
+  current = cpu;
+}

@@ -1,0 +1,217 @@
+/**
+ * The Dawn WebGPU executor (npm `webgpu`): one compute dispatch per primitive in eager mode. Pipelines
+ * are cached by WGSL source; freed buffers go to a pool keyed by size; reads are asynchronous.
+ */
+import type { ShapedArray } from "../../core/aval.js";
+import type { ParamsOf, Primitive } from "../../core/primitive.js";
+import { hostArray, type TypedArray } from "../../dtype.js";
+import type { Device, DeviceBuffer } from "../device.js";
+import { WGSL_HELPERS, wgslLowerings, wgslStorageType, type WgslLowering } from "./lowering.js";
+
+const WORKGROUP_SIZE = 64;
+const MAX_WORKGROUPS_PER_DIM = 65535;
+
+// WebGPU's usage flags (the numeric values of GPUBufferUsage / GPUMapMode in the spec).
+const USAGE_STORAGE = 0x80;
+const USAGE_COPY_SRC = 0x04;
+const USAGE_COPY_DST = 0x08;
+const USAGE_MAP_READ = 0x01;
+const MAP_MODE_READ = 0x01;
+
+class GpuBuffer implements DeviceBuffer {
+  constructor(
+    readonly device: WebGpuDevice,
+    readonly buffer: GPUBuffer,
+  ) {}
+}
+
+/** Bytes a dtype takes on the device (bool is widened to u32). */
+function deviceBytes(aval: ShapedArray): number {
+  return Math.max(4, aval.size * 4);
+}
+
+export class WebGpuDevice implements Device {
+  readonly kind = "webgpu";
+  readonly id = "webgpu:0";
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly pool = new Map<number, GPUBuffer[]>();
+  private pooledBytes = 0;
+  private static readonly MAX_POOLED_BYTES = 256 << 20;
+
+  constructor(
+    readonly gpu: GPUDevice,
+    readonly adapterDescription: string,
+    // Dawn's instance and adapter must outlive the device: if they are collected, the device crashes.
+    private instance: GPU | null,
+    private adapter: GPUAdapter | null,
+  ) {}
+
+  upload(host: TypedArray, aval: ShapedArray): DeviceBuffer {
+    if (aval.dtype === "float16")
+      throw new TypeError(`${this.id}: float16 needs the shader-f16 feature, which this adapter lacks`);
+    const buffer = this.allocate(deviceBytes(aval));
+    // bool is one byte on the host and a u32 on the device.
+    const words = aval.dtype === "bool" ? Uint32Array.from(host) : host;
+    if (words.byteLength > 0)
+      this.gpu.queue.writeBuffer(buffer, 0, words.buffer, words.byteOffset, words.byteLength);
+    return new GpuBuffer(this, buffer);
+  }
+
+  execute<P extends Primitive>(
+    prim: P,
+    inputs: DeviceBuffer[],
+    inAvals: ShapedArray[],
+    outAvals: ShapedArray[],
+    params: ParamsOf<P>,
+  ): DeviceBuffer[] {
+    const out = outAvals[0];
+    const lowering = wgslLowerings[prim] as WgslLowering<P>;
+    const body = lowering(inAvals, out, params);
+    const output = this.allocate(deviceBytes(out));
+    if (out.size > 0) {
+      const code = this.shaderSource(body, inAvals, out);
+      const pipeline = this.pipeline(code);
+      const buffers = [...inputs.map((b) => this.own(b).buffer), output];
+      this.dispatch(pipeline, buffers, out.size);
+    }
+    return [new GpuBuffer(this, output)];
+  }
+
+  async read(buffer: DeviceBuffer, aval: ShapedArray): Promise<TypedArray> {
+    const src = this.own(buffer).buffer;
+    const bytes = deviceBytes(aval);
+    const staging = this.gpu.createBuffer({ size: bytes, usage: USAGE_MAP_READ | USAGE_COPY_DST });
+    const encoder = this.gpu.createCommandEncoder();
+    encoder.copyBufferToBuffer(src, 0, staging, 0, bytes);
+    this.gpu.queue.submit([encoder.finish()]);
+    await staging.mapAsync(MAP_MODE_READ);
+    const mapped = staging.getMappedRange();
+    const host = hostArray(aval.dtype, aval.size);
+    if (aval.dtype === "bool") host.set(new Uint32Array(mapped, 0, aval.size));
+    else new Uint8Array(host.buffer).set(new Uint8Array(mapped, 0, host.byteLength));
+    staging.unmap();
+    staging.destroy();
+    return host;
+  }
+
+  readSync(): undefined {
+    return undefined;
+  }
+
+  release(buffer: DeviceBuffer): void {
+    const b = this.own(buffer).buffer;
+    if (this.pooledBytes + b.size > WebGpuDevice.MAX_POOLED_BYTES) {
+      b.destroy();
+      return;
+    }
+    const list = this.pool.get(b.size) ?? [];
+    list.push(b);
+    this.pool.set(b.size, list);
+    this.pooledBytes += b.size;
+  }
+
+  async synchronize(): Promise<void> {
+    await this.gpu.queue.onSubmittedWorkDone();
+  }
+
+  /** Frees the device so that Node can exit (Dawn keeps the process alive while a device lives). */
+  destroy(): void {
+    for (const list of this.pool.values()) for (const b of list) b.destroy();
+    this.pool.clear();
+    this.pipelines.clear();
+    this.gpu.destroy();
+    this.instance = null;
+    this.adapter = null;
+  }
+
+  private allocate(bytes: number): GPUBuffer {
+    const size = Math.ceil(bytes / 4) * 4;
+    const reused = this.pool.get(size)?.pop();
+    if (reused) {
+      this.pooledBytes -= size;
+      return reused;
+    }
+    return this.gpu.createBuffer({ size, usage: USAGE_STORAGE | USAGE_COPY_SRC | USAGE_COPY_DST });
+  }
+
+  private shaderSource(body: string, inAvals: ShapedArray[], out: ShapedArray): string {
+    const bindings = inAvals.map(
+      (a, k) => `@group(0) @binding(${k}) var<storage, read> in${k}: array<${wgslStorageType(a.dtype)}>;`,
+    );
+    bindings.push(
+      `@group(0) @binding(${inAvals.length}) var<storage, read_write> out: array<${wgslStorageType(out.dtype)}>;`,
+    );
+    const helpers = Object.entries(WGSL_HELPERS)
+      .filter(([name]) => body.includes(`${name}(`))
+      .map(([, code]) => code);
+    return `${helpers.join("\n")}
+${bindings.join("\n")}
+@compute @workgroup_size(${WORKGROUP_SIZE})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * ${WORKGROUP_SIZE}u;
+  if (i >= ${out.size}u) { return; }
+  ${body}
+}
+`;
+  }
+
+  private pipeline(code: string): GPUComputePipeline {
+    let pipeline = this.pipelines.get(code);
+    if (!pipeline) {
+      const module = this.gpu.createShaderModule({ code });
+      pipeline = this.gpu.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" } });
+      this.pipelines.set(code, pipeline);
+    }
+    return pipeline;
+  }
+
+  private dispatch(pipeline: GPUComputePipeline, buffers: GPUBuffer[], threads: number): void {
+    const groups = Math.ceil(threads / WORKGROUP_SIZE);
+    const x = Math.min(groups, MAX_WORKGROUPS_PER_DIM);
+    const y = Math.ceil(groups / x);
+    const bindGroup = this.gpu.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+    });
+    const encoder = this.gpu.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y);
+    pass.end();
+    this.gpu.queue.submit([encoder.finish()]);
+  }
+
+  private own(buffer: DeviceBuffer): GpuBuffer {
+    if (!(buffer instanceof GpuBuffer))
+      throw new Error(`${this.id} was given a buffer of ${buffer.device.id}`);
+    return buffer;
+  }
+}
+
+/** Requests a Dawn adapter and device; undefined (with the reason) when there is none. */
+export async function createWebGpuDevice(): Promise<{ device?: WebGpuDevice; reason?: string }> {
+  if (!process.env.XDG_RUNTIME_DIR) {
+    // Dawn's Vulkan loader wants a runtime dir; give it a private one rather than fail.
+    const { mkdirSync } = await import("node:fs");
+    const dir = `/tmp/vmaplab-runtime-${process.getuid?.() ?? "user"}`;
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    process.env.XDG_RUNTIME_DIR = dir;
+  }
+  let create: (options: string[]) => GPU;
+  try {
+    ({ create } = await import("webgpu"));
+  } catch (e) {
+    return { reason: `the npm package 'webgpu' failed to load: ${(e as Error).message}` };
+  }
+  const gpu = create([]);
+  const adapter = await gpu.requestAdapter();
+  if (!adapter)
+    return { reason: "Dawn found no WebGPU adapter (is a Vulkan driver such as Mesa >= 25 installed?)" };
+  const info = adapter.info;
+  const description = [info.vendor, info.architecture, info.device, info.description]
+    .filter(Boolean)
+    .join(" ");
+  const device = await adapter.requestDevice();
+  return { device: new WebGpuDevice(device, description || "WebGPU adapter", gpu, adapter) };
+}

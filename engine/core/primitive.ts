@@ -1,0 +1,130 @@
+/**
+ * The primitives: the small set of operations everything in the engine lowers to. Names are JAX's
+ * (`lax` primitive names), so printed jaxprs read like JAX's. Each transform keeps a rule table keyed
+ * by this enum (`Record<Primitive, ...>`), so adding a primitive without its rules is a type error.
+ */
+import type { DType } from "../dtype.js";
+
+export enum Primitive {
+  // elementwise unary
+  Neg = "neg",
+  Sin = "sin",
+  Cos = "cos",
+  Tan = "tan",
+  Exp = "exp",
+  Log = "log",
+  Tanh = "tanh",
+  Logistic = "logistic",
+  Sqrt = "sqrt",
+  Rsqrt = "rsqrt",
+  Abs = "abs",
+  Sign = "sign",
+  Floor = "floor",
+  Ceil = "ceil",
+  Log1p = "log1p",
+  Expm1 = "expm1",
+  // elementwise binary
+  Add = "add",
+  Sub = "sub",
+  Mul = "mul",
+  Div = "div",
+  Max = "max",
+  Min = "min",
+  Pow = "pow",
+  // comparisons (result bool)
+  Eq = "eq",
+  Ne = "ne",
+  Lt = "lt",
+  Le = "le",
+  Gt = "gt",
+  Ge = "ge",
+  // selection and conversion
+  SelectN = "select_n",
+  ConvertElementType = "convert_element_type",
+  // structural
+  BroadcastInDim = "broadcast_in_dim",
+  Reshape = "reshape",
+  Transpose = "transpose",
+  // reductions
+  ReduceSum = "reduce_sum",
+  ReduceMax = "reduce_max",
+}
+
+export const UNARY_PRIMITIVES = [
+  Primitive.Neg,
+  Primitive.Sin,
+  Primitive.Cos,
+  Primitive.Tan,
+  Primitive.Exp,
+  Primitive.Log,
+  Primitive.Tanh,
+  Primitive.Logistic,
+  Primitive.Sqrt,
+  Primitive.Rsqrt,
+  Primitive.Abs,
+  Primitive.Sign,
+  Primitive.Floor,
+  Primitive.Ceil,
+  Primitive.Log1p,
+  Primitive.Expm1,
+] as const;
+export type UnaryPrimitive = (typeof UNARY_PRIMITIVES)[number];
+
+export const BINARY_PRIMITIVES = [
+  Primitive.Add,
+  Primitive.Sub,
+  Primitive.Mul,
+  Primitive.Div,
+  Primitive.Max,
+  Primitive.Min,
+  Primitive.Pow,
+] as const;
+export type BinaryPrimitive = (typeof BINARY_PRIMITIVES)[number];
+
+export const COMPARE_PRIMITIVES = [
+  Primitive.Eq,
+  Primitive.Ne,
+  Primitive.Lt,
+  Primitive.Le,
+  Primitive.Gt,
+  Primitive.Ge,
+] as const;
+export type ComparePrimitive = (typeof COMPARE_PRIMITIVES)[number];
+
+export const REDUCE_PRIMITIVES = [Primitive.ReduceSum, Primitive.ReduceMax] as const;
+export type ReducePrimitive = (typeof REDUCE_PRIMITIVES)[number];
+
+type NoParams = Record<string, never>;
+
+/** The parameters each primitive takes (JAX's param names, snake_case as JAX prints them). */
+export type ParamsOf<P extends Primitive> = P extends UnaryPrimitive | BinaryPrimitive | ComparePrimitive
+  ? NoParams
+  : P extends Primitive.SelectN
+    ? NoParams
+    : P extends Primitive.ConvertElementType
+      ? { new_dtype: DType; weak_type: boolean }
+      : P extends Primitive.BroadcastInDim
+        ? { shape: readonly number[]; broadcast_dimensions: readonly number[] }
+        : P extends Primitive.Reshape
+          ? { new_sizes: readonly number[]; dimensions: null }
+          : P extends Primitive.Transpose
+            ? { permutation: readonly number[] }
+            : P extends ReducePrimitive
+              ? { axes: readonly number[] }
+              : never;
+
+/** Any primitive's parameters, for code that handles primitives generically. */
+export type AnyParams = { [P in Primitive]: ParamsOf<P> }[Primitive];
+
+export function isUnary(p: Primitive): p is UnaryPrimitive {
+  return (UNARY_PRIMITIVES as readonly Primitive[]).includes(p);
+}
+export function isBinary(p: Primitive): p is BinaryPrimitive {
+  return (BINARY_PRIMITIVES as readonly Primitive[]).includes(p);
+}
+export function isCompare(p: Primitive): p is ComparePrimitive {
+  return (COMPARE_PRIMITIVES as readonly Primitive[]).includes(p);
+}
+export function isReduce(p: Primitive): p is ReducePrimitive {
+  return (REDUCE_PRIMITIVES as readonly Primitive[]).includes(p);
+}

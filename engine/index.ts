@@ -1,0 +1,52 @@
+/**
+ * vmaplab's engine: a JAX-style array library for TypeScript. Import it as the package `vmaplab`.
+ * The WebGPU device comes up with `await init()`; until then (or without an adapter) arrays live on
+ * the CPU reference executor.
+ */
+import "./core/eval-trace.js";
+import "./numpy/array-methods.js";
+
+import * as numpy from "./numpy/index.js";
+import * as tree from "./tree.js";
+import { Tracer } from "./core/trace.js";
+import { ConcreteArray } from "./core/concrete-array.js";
+import { devices as deviceList, defaultDevice as pickDefault } from "./backend/devices.js";
+import type { Device } from "./backend/device.js";
+import { flatten } from "./tree.js";
+
+export { numpy, numpy as jnp, tree };
+export { init, releaseDevices, webgpuUnavailableReason } from "./backend/devices.js";
+export type { Device, DeviceKind } from "./backend/device.js";
+export { makeJaxpr, ShapeDtypeStruct } from "./transforms/make-jaxpr.js";
+export { ClosedJaxpr, Jaxpr } from "./core/jaxpr.js";
+export { ShapedArray } from "./core/aval.js";
+export { Primitive } from "./core/primitive.js";
+export type { DType, TypedArray } from "./dtype.js";
+export type { PyTree } from "./tree.js";
+export { formatArray } from "./format.js";
+
+/** The array type users see: concrete arrays and tracers inside transforms alike. */
+export { Tracer as Array, ConcreteArray };
+
+export function devices(): Device[] {
+  return deviceList();
+}
+
+/** The device new arrays go to; `defaultDevice("cpu")` or `defaultDevice("webgpu")` switches it. */
+export function defaultDevice(name?: string): Device {
+  return pickDefault(name);
+}
+
+/** Waits until every array in a pytree has been computed on its device; returns the same tree. */
+export async function blockUntilReady<T>(x: T): Promise<T> {
+  const [leaves] = flatten<unknown>(x);
+  const seen = new Set<Device>();
+  for (const leaf of leaves)
+    if (leaf instanceof ConcreteArray && !seen.has(leaf.device)) seen.add(leaf.device);
+  await Promise.all([...seen].map((d) => d.synchronize()));
+  return x;
+}
+
+export function isArray(x: unknown): x is Tracer {
+  return x instanceof Tracer;
+}

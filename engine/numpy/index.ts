@@ -1,0 +1,57 @@
+/** The numpy namespace (`jnp`): numpy's names in camelCase, with lax-style short aliases. */
+export {
+  array,
+  asArray as asarray,
+  type ArrayLike,
+  type ArrayOptions,
+  type NestedNumbers,
+} from "./array-like.js";
+export { full, zeros, ones, zerosLike, onesLike, arange, linspace, eye, identity } from "./creation.js";
+export {
+  negative,
+  abs,
+  sign,
+  sin,
+  cos,
+  tan,
+  exp,
+  log,
+  tanh,
+  sqrt,
+  rsqrt,
+  floor,
+  ceil,
+  log1p,
+  expm1,
+  add,
+  subtract,
+  multiply,
+  divide,
+  trueDivide,
+  power,
+  square,
+  reciprocal,
+  maximum,
+  minimum,
+  equal,
+  notEqual,
+  less,
+  lessEqual,
+  greater,
+  greaterEqual,
+  where,
+  astype,
+} from "./elementwise.js";
+export { sum, max, mean, type ReduceOptions, type AxisArg } from "./reductions.js";
+export { reshape, ravel, transpose, broadcastTo, expandDims, squeeze } from "./shape-ops.js";
+export type { DType } from "../dtype.js";
+
+// lax-style aliases (jax-js and lax users write these).
+export {
+  subtract as sub,
+  multiply as mul,
+  divide as div,
+  negative as neg,
+  power as pow,
+  absolute,
+} from "./aliases.js";

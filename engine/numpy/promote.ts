@@ -1,0 +1,65 @@
+/** numpy's implicit rules for operands: dtype promotion (weak scalars defer) and shape broadcasting. */
+import { Primitive } from "../core/primitive.js";
+import { bind1, Tracer } from "../core/trace.js";
+import { isFloating, promoteTypes, type DType } from "../dtype.js";
+import { broadcastShapes, shapeEqual, type Shape } from "../shape.js";
+import { asArray, type ArrayLike } from "./array-like.js";
+import { convert } from "./convert.js";
+
+/** The dtype a JS scalar suggests: integers can join int arrays, fractions need floats. */
+function scalarDType(x: number | boolean): DType {
+  if (typeof x === "boolean") return "bool";
+  return Number.isInteger(x) ? "int32" : "float32";
+}
+
+/** Converts operands to their common dtype; JS scalars become weak arrays of that dtype. */
+export function promoteDTypes(...xs: ArrayLike[]): Tracer[] {
+  let dtype: DType | undefined;
+  let weak = true;
+  for (const x of xs) {
+    const [d, w] =
+      x instanceof Tracer
+        ? [x.dtype, x.weakType]
+        : typeof x === "number" || typeof x === "boolean"
+          ? [scalarDType(x), true]
+          : [asArray(x).dtype, false];
+    if (dtype === undefined) {
+      dtype = d;
+      weak = w;
+    } else {
+      dtype = promoteTypes(dtype, d, weak, w);
+      weak = weak && w;
+    }
+  }
+  // All-scalar operands: JAX's weak defaults (ints stay int32, floats float32).
+  const target = dtype ?? "float32";
+  return xs.map((x) => {
+    const a =
+      x instanceof Tracer
+        ? x
+        : asArray(x, typeof x === "number" || typeof x === "boolean" ? target : undefined);
+    return a.dtype === target ? a : convert(a, target, a.weakType && weak);
+  });
+}
+
+/** Broadcasts to `shape` with broadcast_in_dim (rank-0 operands stay scalars: lax promotes them). */
+export function broadcastTo(x: Tracer, shape: Shape): Tracer {
+  if (shapeEqual(x.shape, shape)) return x;
+  const offset = shape.length - x.ndim;
+  return bind1(Primitive.BroadcastInDim, [x], {
+    shape: [...shape],
+    broadcast_dimensions: x.shape.map((_, i) => i + offset),
+  });
+}
+
+/** Promotes dtypes and broadcasts shapes, as numpy does before an elementwise operation. */
+export function promoteArgs(what: string, ...xs: ArrayLike[]): Tracer[] {
+  const arrays = promoteDTypes(...xs);
+  const shape = broadcastShapes(what, ...arrays.map((a) => a.shape));
+  return arrays.map((a) => (a.ndim === 0 ? a : broadcastTo(a, shape)));
+}
+
+/** Integers and bools become float32 for the transcendental functions (jnp.sin(int) is float). */
+export function promoteToFloat(x: Tracer): Tracer {
+  return isFloating(x.dtype) ? x : convert(x, "float32", x.weakType);
+}
