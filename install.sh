@@ -88,7 +88,7 @@ fi
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY="$(command -v python3)"
 SPEC_DIR="$ROOT/dist/kernelspec/vmaplab"
-node "$ROOT/scripts/write-kernelspec.mjs" "$SPEC_DIR"
+node "$ROOT/dist/bin/vmaplab.js" kernelspec "$SPEC_DIR"
 if ! cmp -s "$SPEC_DIR/kernel.json" "$("$PY" -c 'import jupyter_core.paths as p, os; print(os.path.join(p.jupyter_data_dir(), "kernels", "vmaplab", "kernel.json"))' 2>/dev/null || echo /nonexistent)"; then
   say "registering the Jupyter kernelspec 'vmaplab' (TypeScript (vmaplab))"
   "$PY" -m jupyter kernelspec install --user --replace --name vmaplab "$SPEC_DIR" >/dev/null 2>&1 \

@@ -8,12 +8,10 @@ import type { Device, DeviceBuffer } from "../backend/device.js";
 import type { TypedArray } from "../dtype.js";
 import { formatArray } from "../format.js";
 import type { ShapedArray } from "./aval.js";
-import { Tracer, baseTrace, type Trace } from "./trace.js";
+import { Tracer, baseTrace, type NestedList, type Trace } from "./trace.js";
+export type { NestedList };
 
 const releaseOnCollect = new FinalizationRegistry<DeviceBuffer>((buffer) => buffer.device.release(buffer));
-
-/** Nested JS arrays, as `tolist()` returns them. */
-export type NestedList = number | boolean | NestedList[];
 
 export class ConcreteArray extends Tracer {
   #buffer: DeviceBuffer | null;
@@ -51,7 +49,7 @@ export class ConcreteArray extends Tracer {
   }
 
   /** The values as a TypedArray (Float32Array, Int32Array, Uint32Array, or Uint8Array for bool). */
-  async data(): Promise<TypedArray> {
+  override async data(): Promise<TypedArray> {
     const buffer = this.buffer;
     this.#host ??= await this.device.read(buffer, this.aval);
     return this.#host.slice();
@@ -76,12 +74,12 @@ export class ConcreteArray extends Tracer {
     return this.#host;
   }
 
-  async tolist(): Promise<NestedList> {
+  override async tolist(): Promise<NestedList> {
     return toNested(await this.data(), this.shape, this.dtype === "bool");
   }
 
   /** The single element of a size-1 array, as a JS number (or boolean). */
-  async item(): Promise<number | boolean> {
+  override async item(): Promise<number | boolean> {
     if (this.size !== 1)
       throw new TypeError(`item() needs an array of size 1, got shape (${this.shape.join(", ")})`);
     const v = (await this.data())[0];
@@ -94,7 +92,7 @@ export class ConcreteArray extends Tracer {
     return this;
   }
 
-  dispose(): void {
+  override dispose(): void {
     if (this.#buffer === null) return;
     releaseOnCollect.unregister(this);
     this.device.release(this.#buffer);

@@ -4,7 +4,10 @@
  * and lets it handle the primitive. Concrete arrays are tracers of the bottom (eval) trace.
  */
 import type { ShapedArray } from "./aval.js";
-import type { DType } from "../dtype.js";
+import type { DType, TypedArray } from "../dtype.js";
+
+/** Nested JS arrays, as `tolist()` returns them. */
+export type NestedList = number | boolean | NestedList[];
 import type { Shape } from "../shape.js";
 import type { ParamsOf, Primitive } from "./primitive.js";
 
@@ -31,6 +34,28 @@ export abstract class Tracer {
   /** jax-js compatibility: there are no reference counts to bump, so `x.ref` is `x`. */
   get ref(): this {
     return this;
+  }
+
+  /** The values, read back from the device. Only concrete arrays have them. */
+  data(): Promise<TypedArray> {
+    return Promise.reject(this.concretizationError("data()"));
+  }
+  /** The values as nested JS arrays. */
+  tolist(): Promise<NestedList> {
+    return Promise.reject(this.concretizationError("tolist()"));
+  }
+  /** The single value of a size-1 array. */
+  item(): Promise<number | boolean> {
+    return Promise.reject(this.concretizationError("item()"));
+  }
+  /** Releases device memory now rather than when the array is collected. */
+  dispose(): void {}
+
+  protected concretizationError(what: string): Error {
+    return new TypeError(
+      `${what} needs a concrete value, but this is an abstract tracer ${this.aval.toString()} inside a transform ` +
+        `(JAX's ConcretizationTypeError): compute on it with jnp functions and read the result outside the transform`,
+    );
   }
 
   /** The value to hand back to the caller once the trace that made it is done with it. */

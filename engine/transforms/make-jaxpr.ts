@@ -34,8 +34,15 @@ export function traceToJaxpr(fn: (...args: Tracer[]) => Tracer[], inAvals: Shape
   });
 }
 
-export function makeJaxpr<A extends unknown[]>(f: (...args: A) => unknown): (...args: A) => ClosedJaxpr {
-  return (...args: A) => {
+/** What may stand for an array argument when tracing: an array, a shape/dtype spec, or a JS number. */
+export type AbstractArgs<T> = {
+  [K in keyof T]: T[K] extends Tracer ? Tracer | ShapeDtypeStruct | number : AbstractArgs<T[K]>;
+};
+
+export function makeJaxpr<A extends unknown[]>(
+  f: (...args: A) => unknown,
+): (...args: AbstractArgs<A>) => ClosedJaxpr {
+  return (...args: AbstractArgs<A>) => {
     const [leaves, inTree] = flatten<unknown>(args, (x) => x instanceof ShapeDtypeStruct);
     const inAvals = leaves.map(avalOf);
     return traceToJaxpr((...tracers) => {

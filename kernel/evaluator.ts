@@ -1,0 +1,142 @@
+/**
+ * Runs TypeScript cells in one persistent global scope (Node's main realm, like Node's REPL, so
+ * values from npm packages and from cells are of the same realm). Knows nothing about ZeroMQ.
+ */
+import { createRequire, SourceMap } from "node:module";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import vm from "node:vm";
+import { CellSyntaxError, IMPORT_HOOK, transformCell } from "./cell-transform.js";
+
+export interface CellResult {
+  hasValue: boolean;
+  value: unknown;
+}
+
+/** An error thrown by a cell, with its traceback mapped to the cell's own lines. */
+export interface CellError {
+  ename: string;
+  evalue: string;
+  traceback: string[];
+}
+
+const ENGINE_SPECIFIER = "vmaplab";
+
+export class Evaluator {
+  private readonly maps = new Map<
+    string,
+    { map: SourceMap | undefined; source: string; lineCount: number }
+  >();
+
+  constructor(
+    /** Absolute path of the engine's entry module, for `import ... from "vmaplab"`. */
+    private readonly engineEntry: string,
+  ) {
+    (globalThis as Record<string, unknown>)[IMPORT_HOOK] = (spec: string) => this.importModule(spec);
+  }
+
+  /** Puts names into the cells' global scope (the engine API, for one). */
+  define(names: Record<string, unknown>): void {
+    Object.assign(globalThis, names);
+  }
+
+  async run(source: string, cellName: string): Promise<CellResult> {
+    const cell = transformCell(source, `${cellName}.ts`);
+    this.maps.set(cellName, {
+      map: cell.sourceMap ? new SourceMap(JSON.parse(cell.sourceMap)) : undefined,
+      source,
+      lineCount: cell.lineCount,
+    });
+    const script = new vm.Script(cell.code, { filename: cellName });
+    const value: unknown = await (script.runInThisContext({ displayErrors: false }) as Promise<unknown>);
+    return { hasValue: cell.hasValue && value !== undefined, value };
+  }
+
+  private async importModule(spec: string): Promise<unknown> {
+    if (spec === ENGINE_SPECIFIER) return import(pathToFileURL(this.engineEntry).href);
+    if (spec.startsWith("node:")) return import(spec);
+    // Resolve like a script in the notebook's directory would, then fall back to the kernel's own deps.
+    try {
+      const resolved = createRequire(path.join(process.cwd(), "__cell__.js")).resolve(spec);
+      return await import(pathToFileURL(resolved).href);
+    } catch {
+      try {
+        const resolved = createRequire(this.engineEntry).resolve(spec);
+        return await import(pathToFileURL(resolved).href);
+      } catch {
+        return import(spec);
+      }
+    }
+  }
+
+  /** Turns anything a cell threw into Jupyter's error fields, with positions in the cell's lines. */
+  describeError(err: unknown): CellError {
+    if (err instanceof CellSyntaxError) {
+      return {
+        ename: "SyntaxError",
+        evalue: `${err.message} (line ${err.line}, column ${err.column})`,
+        traceback: [`SyntaxError: ${err.message}`, `    at line ${err.line}, column ${err.column}`],
+      };
+    }
+    if (!(err instanceof Error)) {
+      const text = typeof err === "string" ? err : (JSON.stringify(err) ?? String(err));
+      return { ename: "Uncaught", evalue: text, traceback: [`Uncaught ${text}`] };
+    }
+    const frames = (err.stack ?? "").split("\n").slice(1);
+    const mapped: string[] = [];
+    let snippet: string | undefined;
+    for (const frame of frames) {
+      if (frame.includes("node:internal") || frame.includes("node:vm")) continue;
+      const m = frame.match(/(cell\[\d+\]):(\d+):(\d+)/);
+      // The call of the cell's async wrapper, on the generated last line, is not the user's code.
+      if (m && Number(m[2]) === this.maps.get(m[1])?.lineCount) continue;
+      if (m) {
+        const pos = this.originalPosition(m[1], Number(m[2]), Number(m[3]));
+        if (pos) {
+          mapped.push(frame.replace(m[0], `${m[1]}:${pos.line}:${pos.column}`));
+          snippet ??= this.sourceLine(m[1], pos.line, pos.column);
+          continue;
+        }
+      }
+      if (frame.includes("kernel/evaluator.js")) continue;
+      mapped.push(frame);
+    }
+    // Engine-internal frames after the last cell frame are noise to the user: drop them.
+    const lastCell = mapped.map((f) => /cell\[\d+\]/.test(f)).lastIndexOf(true);
+    const shown = lastCell >= 0 ? mapped.slice(0, lastCell + 1) : mapped;
+    const firstCell = shown.findIndex((f) => /cell\[\d+\]/.test(f));
+    const trimmed = firstCell > 2 ? [...shown.slice(0, 2), "    ...", ...shown.slice(firstCell)] : shown;
+    const header = `${err.name}: ${err.message}`;
+    return {
+      ename: err.name,
+      evalue: err.message,
+      traceback: [header, ...trimmed, ...(snippet ? ["", snippet] : [])],
+    };
+  }
+
+  private originalPosition(
+    cell: string,
+    line: number,
+    column: number,
+  ): { line: number; column: number } | undefined {
+    const entry = this.maps.get(cell);
+    if (!entry) return undefined;
+    // Line 1 of the generated script is the prologue.
+    const jsLine = line - 1;
+    if (jsLine < 1) return undefined;
+    if (!entry.map) return { line: jsLine, column };
+    const found = entry.map.findEntry(jsLine - 1, column - 1) as {
+      originalLine?: number;
+      originalColumn?: number;
+    };
+    if (found.originalLine === undefined) return { line: jsLine, column };
+    return { line: found.originalLine + 1, column: (found.originalColumn ?? 0) + 1 };
+  }
+
+  private sourceLine(cell: string, line: number, column: number): string | undefined {
+    const text = this.maps.get(cell)?.source.split("\n")[line - 1];
+    if (text === undefined) return undefined;
+    const gutter = `${line} | `;
+    return `${gutter}${text}\n${" ".repeat(gutter.length + column - 1)}^`;
+  }
+}

@@ -1,0 +1,18 @@
+// Runs the compiled test suite with node's test runner (files under dist/tests/*.test.js).
+import { spawnSync } from "node:child_process";
+import { readdirSync } from "node:fs";
+import path from "node:path";
+
+const dir = path.resolve("dist/tests");
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith(".test.js"))
+  .sort()
+  .map((f) => path.join(dir, f));
+if (files.length === 0) {
+  console.error("no test files found in dist/tests (did the build run?)");
+  process.exit(1);
+}
+process.env.XDG_RUNTIME_DIR ??= `/tmp/vmaplab-runtime-${process.getuid?.() ?? "user"}`;
+const args = ["--test", "--test-reporter=spec", ...process.argv.slice(2), ...files];
+const r = spawnSync(process.execPath, args, { stdio: "inherit" });
+process.exit(r.status ?? 1);

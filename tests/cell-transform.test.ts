@@ -1,0 +1,59 @@
+/** How cells become persistent-scope JavaScript: checked by running them, as the kernel does. */
+import assert from "node:assert/strict";
+import path from "node:path";
+import { describe, it } from "node:test";
+import { Evaluator } from "../kernel/evaluator.js";
+
+const engineEntry = path.resolve(import.meta.dirname, "../engine/index.js");
+const ev = new Evaluator(engineEntry);
+let n = 0;
+const cell = async (src: string) => (await ev.run(src, `cell[${++n}]`)).value;
+
+describe("TypeScript cells", () => {
+  it("strips types and returns the last expression", async () => {
+    assert.equal(await cell("const a: number = 40;\nconst b = (x: number): number => x + 2;\nb(a)"), 42);
+  });
+
+  it("persists destructured bindings, functions and classes across cells", async () => {
+    await cell(
+      "const { p, q: [r, s = 7] } = { p: 1, q: [2] };\nfunction twice(x: number) { return 2 * x; }\nclass Box { constructor(public v: number) {} }",
+    );
+    assert.deepEqual(await cell("[p, r, s, twice(5), new Box(3).v]"), [1, 2, 7, 10, 3]);
+  });
+
+  it("hoists functions within a cell", async () => {
+    assert.equal(
+      await cell("const early = later(1);\nfunction later(x: number) { return x + 1; }\nearly"),
+      2,
+    );
+  });
+
+  it("supports top-level await and imports", async () => {
+    await cell(
+      'import { jnp as np2 } from "vmaplab";\nimport * as os from "node:os";\nconst t = await Promise.resolve(typeof os.cpus);',
+    );
+    assert.deepEqual(await cell("[t, typeof np2.add]"), ["function", "function"]);
+  });
+
+  it("lets a re-run cell redeclare a const with another type", async () => {
+    await cell("const z = 1");
+    await cell('const z = "now a string"');
+    assert.equal(await cell("z"), "now a string");
+  });
+
+  it("reports syntax errors with the cell's line", async () => {
+    await assert.rejects(
+      () => cell("const ok = 1;\nconst = 2;"),
+      (e: Error & { line?: number }) => e.name === "SyntaxError" && e.line === 2,
+    );
+  });
+
+  it("maps runtime errors to the cell's line and column", async () => {
+    const err = await cell("type T = { a: number };\nconst o: T = { a: 1 };\n(o as any).b.c").catch(
+      (e: unknown) => e,
+    );
+    const d = ev.describeError(err);
+    assert.equal(d.ename, "TypeError");
+    assert.match(d.traceback.join("\n"), new RegExp(`cell\\[${n}\\]:3:`));
+  });
+});
