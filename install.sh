@@ -30,11 +30,12 @@ mesa_major() {
   dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null | sed -E 's/^([0-9]+:)?([0-9]+).*/\2/'
 }
 
-is_debian() { [ -r /etc/os-release ] && grep -qE '^(ID|ID_LIKE)=.*debian' /etc/os-release && command -v apt-get >/dev/null; }
+OS_RELEASE="${VMAPLAB_OS_RELEASE:-/etc/os-release}"  # overridable so tests can play a non-Debian machine
+is_debian() { [ -r "$OS_RELEASE" ] && grep -qE '^(ID|ID_LIKE)=.*debian' "$OS_RELEASE" && command -v apt-get >/dev/null; }
 
 if is_debian; then
   [ "$SUDO" = "__nosudo__" ] && die "not root and sudo is missing: run as root or install sudo"
-  CODENAME="$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")"
+  CODENAME="$(. "$OS_RELEASE" && echo "${VERSION_CODENAME:-bookworm}")"
   need_apt=($(missing_packages "${APT_PACKAGES[@]}"))
   mesa="$(mesa_major || true)"
   need_mesa=0
