@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import { run } from "./helpers/jupyter.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
-const strip = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "");
+const strip = (s: string) => s.replace(new RegExp(String.fromCharCode(27) + "\\[[0-9;]*m", "g"), "");
 
 describe("install.sh", () => {
   it("is quiet on a re-run: everything is in place", async () => {

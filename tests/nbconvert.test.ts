@@ -76,14 +76,21 @@ describe("executing notebooks", () => {
     const bin = path.resolve(import.meta.dirname, "../bin/vmaplab.js");
     const r = await run(process.execPath, [bin, "run", src, "-o", out], { timeoutMs: 240_000 });
     assert.equal(r.code, 0, r.stderr);
-    const cells = (JSON.parse(readFileSync(out, "utf8")) as { cells: Cell[] }).cells.filter((c) => c.cell_type === "code");
+    const cells = (JSON.parse(readFileSync(out, "utf8")) as { cells: Cell[] }).cells.filter(
+      (c) => c.cell_type === "code",
+    );
     const text = (s: string | string[] | undefined) => (Array.isArray(s) ? s.join("") : (s ?? ""));
-    const results = cells.map((c) => text(c.outputs?.find((o) => o.output_type === "execute_result")?.data?.["text/plain"]));
+    const results = cells.map((c) =>
+      text(c.outputs?.find((o) => o.output_type === "execute_result")?.data?.["text/plain"]),
+    );
     assert.ok(cells.every((c) => !c.outputs?.some((o) => o.output_type === "error")));
     assert.equal(results[0], "[ 'webgpu:0', 'cpu:0' ]");
     assert.equal(results[2], "[ [ 2, 3 ], 'float32', 2, 6 ]");
     // 2 sin(x + 1) for x = 1..6
-    assert.equal(results[3], "Array([[ 1.8185948,  0.28224  , -1.513605 ],\n       [-1.9178486, -0.558831 ,  1.3139732]], dtype=float32)");
+    assert.equal(
+      results[3],
+      "Array([[ 1.8185948,  0.28224  , -1.513605 ],\n       [-1.9178486, -0.558831 ,  1.3139732]], dtype=float32)",
+    );
     assert.match(results[5], /reduce_sum\[axes=\(1,\)\]/);
   });
 

@@ -78,17 +78,23 @@ describe("npm start serves notebooks with the vmaplab kernel", () => {
     });
     const manager = new KernelManager({ serverSettings });
     const specs = await (await fetch(`http://127.0.0.1:${port}/api/kernelspecs?token=${token}`)).json();
-    assert.ok((specs as { kernelspecs: Record<string, unknown> }).kernelspecs.vmaplab, "vmaplab kernelspec is registered");
+    assert.ok(
+      (specs as { kernelspecs: Record<string, unknown> }).kernelspecs.vmaplab,
+      "vmaplab kernelspec is registered",
+    );
     const kernel = await manager.startNew({ name: "vmaplab" });
     try {
       const outputs: KernelMessage.IIOPubMessage[] = [];
-      const future = kernel.requestExecute({ code: "const a = jnp.array([1, 2, 3]);\n[defaultDevice().id, await jnp.mul(a, a).tolist()]" });
+      const future = kernel.requestExecute({
+        code: "const a = jnp.array([1, 2, 3]);\n[defaultDevice().id, await jnp.mul(a, a).tolist()]",
+      });
       future.onIOPub = (msg) => {
         outputs.push(msg);
       };
       const reply = await future.done;
       assert.equal(reply.content.status, "ok");
-      const result = outputs.find((m) => m.header.msg_type === "execute_result") as KernelMessage.IExecuteResultMsg | undefined;
+      const result = outputs.find((m) => m.header.msg_type === "execute_result") as
+        KernelMessage.IExecuteResultMsg | undefined;
       assert.equal(result?.content.data["text/plain"], "[ 'webgpu:0', [ 1, 4, 9 ] ]");
     } finally {
       await kernel.shutdown();
