@@ -1,7 +1,7 @@
 /** The bottom trace: runs each primitive right away on the operands' device. */
 import { defaultDevice } from "../backend/devices.js";
 import type { Device } from "../backend/device.js";
-import { abstractEval } from "../rules/abstract-eval.js";
+import { abstractEval } from "../primitives/index.js";
 import { ConcreteArray } from "./concrete-array.js";
 import type { ParamsOf, Primitive } from "./primitive.js";
 import { Trace, Tracer, setBaseTrace } from "./trace.js";

@@ -2,7 +2,7 @@
  * The jaxpr-building trace (Autodidax's JaxprTrace): each primitive applied to its tracers becomes an
  * equation; constants met along the way become constvars, scalar constants inline literals.
  */
-import { abstractEval } from "../rules/abstract-eval.js";
+import { abstractEval } from "../primitives/index.js";
 import type { ShapedArray } from "./aval.js";
 import { ConcreteArray } from "./concrete-array.js";
 import { ClosedJaxpr, Jaxpr, JaxprEqn, Literal, Var, type Atom } from "./jaxpr.js";

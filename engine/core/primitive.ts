@@ -94,24 +94,52 @@ export type ComparePrimitive = (typeof COMPARE_PRIMITIVES)[number];
 export const REDUCE_PRIMITIVES = [Primitive.ReduceSum, Primitive.ReduceMax] as const;
 export type ReducePrimitive = (typeof REDUCE_PRIMITIVES)[number];
 
-type NoParams = Record<string, never>;
+export type NoParams = Record<string, never>;
 
-/** The parameters each primitive takes (JAX's param names, snake_case as JAX prints them). */
-export type ParamsOf<P extends Primitive> = P extends UnaryPrimitive | BinaryPrimitive | ComparePrimitive
-  ? NoParams
-  : P extends Primitive.SelectN
-    ? NoParams
-    : P extends Primitive.ConvertElementType
-      ? { new_dtype: DType; weak_type: boolean }
-      : P extends Primitive.BroadcastInDim
-        ? { shape: readonly number[]; broadcast_dimensions: readonly number[] }
-        : P extends Primitive.Reshape
-          ? { new_sizes: readonly number[]; dimensions: null }
-          : P extends Primitive.Transpose
-            ? { permutation: readonly number[] }
-            : P extends ReducePrimitive
-              ? { axes: readonly number[] }
-              : never;
+/**
+ * The parameters each primitive takes (JAX's param names, snake_case as JAX prints them). Every
+ * primitive must have an entry: `ParamsOf<P>` does not compile for one that lacks it.
+ */
+export interface PrimitiveParams {
+  [Primitive.Neg]: NoParams;
+  [Primitive.Sin]: NoParams;
+  [Primitive.Cos]: NoParams;
+  [Primitive.Tan]: NoParams;
+  [Primitive.Exp]: NoParams;
+  [Primitive.Log]: NoParams;
+  [Primitive.Tanh]: NoParams;
+  [Primitive.Logistic]: NoParams;
+  [Primitive.Sqrt]: NoParams;
+  [Primitive.Rsqrt]: NoParams;
+  [Primitive.Abs]: NoParams;
+  [Primitive.Sign]: NoParams;
+  [Primitive.Floor]: NoParams;
+  [Primitive.Ceil]: NoParams;
+  [Primitive.Log1p]: NoParams;
+  [Primitive.Expm1]: NoParams;
+  [Primitive.Add]: NoParams;
+  [Primitive.Sub]: NoParams;
+  [Primitive.Mul]: NoParams;
+  [Primitive.Div]: NoParams;
+  [Primitive.Max]: NoParams;
+  [Primitive.Min]: NoParams;
+  [Primitive.Pow]: NoParams;
+  [Primitive.Eq]: NoParams;
+  [Primitive.Ne]: NoParams;
+  [Primitive.Lt]: NoParams;
+  [Primitive.Le]: NoParams;
+  [Primitive.Gt]: NoParams;
+  [Primitive.Ge]: NoParams;
+  [Primitive.SelectN]: NoParams;
+  [Primitive.ConvertElementType]: { new_dtype: DType; weak_type: boolean };
+  [Primitive.BroadcastInDim]: { shape: readonly number[]; broadcast_dimensions: readonly number[] };
+  [Primitive.Reshape]: { new_sizes: readonly number[]; dimensions: null };
+  [Primitive.Transpose]: { permutation: readonly number[] };
+  [Primitive.ReduceSum]: { axes: readonly number[] };
+  [Primitive.ReduceMax]: { axes: readonly number[] };
+}
+
+export type ParamsOf<P extends Primitive> = PrimitiveParams[P];
 
 /** Any primitive's parameters, for code that handles primitives generically. */
 export type AnyParams = { [P in Primitive]: ParamsOf<P> }[Primitive];

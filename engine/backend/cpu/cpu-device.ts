@@ -3,7 +3,7 @@ import type { ShapedArray } from "../../core/aval.js";
 import type { ParamsOf, Primitive } from "../../core/primitive.js";
 import type { TypedArray } from "../../dtype.js";
 import type { Device, DeviceBuffer } from "../device.js";
-import { cpuImpls, type CpuImpl } from "./impls.js";
+import { rulesOf } from "../../primitives/index.js";
 
 class CpuBuffer implements DeviceBuffer {
   constructor(
@@ -27,8 +27,7 @@ export class CpuDevice implements Device {
     outAvals: ShapedArray[],
     params: ParamsOf<P>,
   ): DeviceBuffer[] {
-    const impl = cpuImpls[prim] as CpuImpl<P>;
-    const outs = impl(
+    const outs = rulesOf(prim).cpu(
       inputs.map((b) => this.own(b).array),
       inAvals,
       outAvals,

@@ -6,7 +6,8 @@ import type { ShapedArray } from "../../core/aval.js";
 import type { ParamsOf, Primitive } from "../../core/primitive.js";
 import { hostArray, type TypedArray } from "../../dtype.js";
 import type { Device, DeviceBuffer } from "../device.js";
-import { WGSL_HELPERS, wgslLowerings, wgslStorageType, type WgslLowering } from "./lowering.js";
+import { rulesOf } from "../../primitives/index.js";
+import { WGSL_HELPERS, wgslStorageType } from "./wgsl.js";
 
 const WORKGROUP_SIZE = 64;
 const MAX_WORKGROUPS_PER_DIM = 65535;
@@ -64,17 +65,15 @@ export class WebGpuDevice implements Device {
     outAvals: ShapedArray[],
     params: ParamsOf<P>,
   ): DeviceBuffer[] {
-    const out = outAvals[0];
-    const lowering = wgslLowerings[prim] as WgslLowering<P>;
-    const body = lowering(inAvals, out, params);
-    const output = this.allocate(deviceBytes(out));
-    if (out.size > 0) {
-      const code = this.shaderSource(body, inAvals, out);
+    const kernel = rulesOf(prim).wgsl(inAvals, outAvals, params);
+    const outputs = outAvals.map((a) => this.allocate(deviceBytes(a)));
+    const threads = kernel.threads ?? outAvals[0].size;
+    if (threads > 0) {
+      const code = this.shaderSource(kernel.body, inAvals, outAvals, threads);
       const pipeline = this.pipeline(code);
-      const buffers = [...inputs.map((b) => this.own(b).buffer), output];
-      this.dispatch(pipeline, buffers, out.size);
+      this.dispatch(pipeline, [...inputs.map((b) => this.own(b).buffer), ...outputs], threads);
     }
-    return [new GpuBuffer(this, output)];
+    return outputs.map((b) => new GpuBuffer(this, b));
   }
 
   async read(buffer: DeviceBuffer, aval: ShapedArray): Promise<TypedArray> {
@@ -134,13 +133,21 @@ export class WebGpuDevice implements Device {
     return this.gpu.createBuffer({ size, usage: USAGE_STORAGE | USAGE_COPY_SRC | USAGE_COPY_DST });
   }
 
-  private shaderSource(body: string, inAvals: ShapedArray[], out: ShapedArray): string {
+  private shaderSource(
+    body: string,
+    inAvals: ShapedArray[],
+    outAvals: ShapedArray[],
+    threads: number,
+  ): string {
     const bindings = inAvals.map(
       (a, k) => `@group(0) @binding(${k}) var<storage, read> in${k}: array<${wgslStorageType(a.dtype)}>;`,
     );
-    bindings.push(
-      `@group(0) @binding(${inAvals.length}) var<storage, read_write> out: array<${wgslStorageType(out.dtype)}>;`,
-    );
+    outAvals.forEach((a, k) => {
+      const name = outAvals.length === 1 ? "out" : `out${k}`;
+      bindings.push(
+        `@group(0) @binding(${inAvals.length + k}) var<storage, read_write> ${name}: array<${wgslStorageType(a.dtype)}>;`,
+      );
+    });
     const helpers = Object.entries(WGSL_HELPERS)
       .filter(([name]) => body.includes(`${name}(`))
       .map(([, code]) => code);
@@ -149,7 +156,7 @@ ${bindings.join("\n")}
 @compute @workgroup_size(${WORKGROUP_SIZE})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * ${WORKGROUP_SIZE}u;
-  if (i >= ${out.size}u) { return; }
+  if (i >= ${threads}u) { return; }
   ${body}
 }
 `;

@@ -1,0 +1,35 @@
+/**
+ * The rule table of every primitive, assembled from one file per group of primitives. The type
+ * `RuleTable` is total over `Primitive`: leaving a primitive out here does not compile.
+ */
+import type { ShapedArray } from "../core/aval.js";
+import { Primitive, type ParamsOf } from "../core/primitive.js";
+import { binaryPrimitiveRules } from "./binary.js";
+import { convertElementTypeRules } from "./convert-element-type.js";
+import { reducePrimitiveRules } from "./reduce.js";
+import type { PrimitiveRules, RuleTable } from "./rules.js";
+import { selectNRules } from "./select-n.js";
+import { structuralPrimitiveRules } from "./structural.js";
+import { unaryPrimitiveRules } from "./unary.js";
+
+export const primitiveRules: RuleTable = {
+  ...unaryPrimitiveRules,
+  ...binaryPrimitiveRules,
+  [Primitive.SelectN]: selectNRules,
+  [Primitive.ConvertElementType]: convertElementTypeRules,
+  ...structuralPrimitiveRules,
+  ...reducePrimitiveRules,
+};
+
+export function rulesOf<P extends Primitive>(prim: P): PrimitiveRules<P> {
+  return primitiveRules[prim] as PrimitiveRules<P>;
+}
+
+/** Shapes and dtypes of a primitive's results (JAX's abstract evaluation). */
+export function abstractEval<P extends Primitive>(
+  prim: P,
+  avals: ShapedArray[],
+  params: ParamsOf<P>,
+): ShapedArray[] {
+  return rulesOf(prim).abstractEval(avals, params);
+}
