@@ -25,6 +25,18 @@ export type { DType, TypedArray } from "./dtype.js";
 export type { PyTree } from "./tree.js";
 export { formatArray } from "./format.js";
 
+// [elementwise] exports
+// [end elementwise]
+
+// [reductions-linalg] exports
+// [end reductions-linalg]
+
+// [shape-indexing] exports
+// [end shape-indexing]
+
+// [random-sort] exports
+// [end random-sort]
+
 /** The array type users see: concrete arrays and tracers inside transforms alike. */
 export { Tracer as Array, ConcreteArray };
 

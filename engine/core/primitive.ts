@@ -48,6 +48,18 @@ export enum Primitive {
   // reductions
   ReduceSum = "reduce_sum",
   ReduceMax = "reduce_max",
+
+  // [elementwise] primitives
+  // [end elementwise]
+
+  // [reductions-linalg] primitives
+  // [end reductions-linalg]
+
+  // [shape-indexing] primitives
+  // [end shape-indexing]
+
+  // [random-sort] primitives
+  // [end random-sort]
 }
 
 export const UNARY_PRIMITIVES = [
@@ -137,6 +149,18 @@ export interface PrimitiveParams {
   [Primitive.Transpose]: { permutation: readonly number[] };
   [Primitive.ReduceSum]: { axes: readonly number[] };
   [Primitive.ReduceMax]: { axes: readonly number[] };
+
+  // [elementwise] params
+  // [end elementwise]
+
+  // [reductions-linalg] params
+  // [end reductions-linalg]
+
+  // [shape-indexing] params
+  // [end shape-indexing]
+
+  // [random-sort] params
+  // [end random-sort]
 }
 
 export type ParamsOf<P extends Primitive> = PrimitiveParams[P];

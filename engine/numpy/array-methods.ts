@@ -27,6 +27,18 @@ declare module "../core/trace.js" {
     squeeze(axis?: number | readonly number[]): Tracer;
     /** The transpose (all axes reversed). */
     readonly T: Tracer;
+
+    // [elementwise] method types
+    // [end elementwise]
+
+    // [reductions-linalg] method types
+    // [end reductions-linalg]
+
+    // [shape-indexing] method types
+    // [end shape-indexing]
+
+    // [random-sort] method types
+    // [end random-sort]
   }
 }
 
@@ -73,6 +85,18 @@ const methods: Record<string, (this: Tracer, ...args: never[]) => Tracer> = {
   squeeze(this: Tracer, axis?: number | readonly number[]) {
     return so.squeeze(this, axis);
   },
+
+  // [elementwise] methods
+  // [end elementwise]
+
+  // [reductions-linalg] methods
+  // [end reductions-linalg]
+
+  // [shape-indexing] methods
+  // [end shape-indexing]
+
+  // [random-sort] methods
+  // [end random-sort]
 };
 
 for (const [name, fn] of Object.entries(methods)) {

@@ -46,6 +46,18 @@ export { sum, max, mean, type ReduceOptions, type AxisArg } from "./reductions.j
 export { reshape, ravel, transpose, broadcastTo, expandDims, squeeze } from "./shape-ops.js";
 export type { DType } from "../dtype.js";
 
+// [elementwise] exports
+// [end elementwise]
+
+// [reductions-linalg] exports
+// [end reductions-linalg]
+
+// [shape-indexing] exports
+// [end shape-indexing]
+
+// [random-sort] exports
+// [end random-sort]
+
 // lax-style aliases (jax-js and lax users write these).
 export {
   subtract as sub,

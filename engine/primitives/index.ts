@@ -12,6 +12,18 @@ import { selectNRules } from "./select-n.js";
 import { structuralPrimitiveRules } from "./structural.js";
 import { unaryPrimitiveRules } from "./unary.js";
 
+// [elementwise] imports
+// [end elementwise]
+
+// [reductions-linalg] imports
+// [end reductions-linalg]
+
+// [shape-indexing] imports
+// [end shape-indexing]
+
+// [random-sort] imports
+// [end random-sort]
+
 export const primitiveRules: RuleTable = {
   ...unaryPrimitiveRules,
   ...binaryPrimitiveRules,
@@ -19,6 +31,18 @@ export const primitiveRules: RuleTable = {
   [Primitive.ConvertElementType]: convertElementTypeRules,
   ...structuralPrimitiveRules,
   ...reducePrimitiveRules,
+
+  // [elementwise] rules
+  // [end elementwise]
+
+  // [reductions-linalg] rules
+  // [end reductions-linalg]
+
+  // [shape-indexing] rules
+  // [end shape-indexing]
+
+  // [random-sort] rules
+  // [end random-sort]
 };
 
 export function rulesOf<P extends Primitive>(prim: P): PrimitiveRules<P> {
