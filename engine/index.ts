@@ -8,13 +8,16 @@ import "./numpy/array-methods.js";
 
 import * as numpy from "./numpy/index.js";
 import * as tree from "./tree.js";
+import * as lax from "./lax/index.js";
+import * as nn from "./nn/index.js";
+import * as random from "./random/index.js";
 import { Tracer } from "./core/trace.js";
 import { ConcreteArray } from "./core/concrete-array.js";
 import { devices as deviceList, defaultDevice as pickDefault } from "./backend/devices.js";
 import type { Device } from "./backend/device.js";
 import { flatten } from "./tree.js";
 
-export { numpy, numpy as jnp, tree };
+export { numpy, numpy as jnp, tree, lax, nn, random };
 export { init, releaseDevices, webgpuUnavailableReason } from "./backend/devices.js";
 export type { Device, DeviceKind } from "./backend/device.js";
 export { makeJaxpr, ShapeDtypeStruct } from "./transforms/make-jaxpr.js";

@@ -1,0 +1,4 @@
+/** `nn`: neural-network helpers built from jnp (as `jax.nn`). */
+export {};
+// [elementwise] nn
+// [end elementwise]
