@@ -31,6 +31,8 @@ export class Evaluator {
   constructor(
     /** Absolute path of the engine's entry module, for `import ... from "vmaplab"`. */
     private readonly engineEntry: string,
+    /** Modules the kernel provides itself (e.g. the tslab compatibility module). */
+    private readonly virtualModules: Record<string, Record<string, unknown>> = {},
   ) {
     (globalThis as Record<string, unknown>)[IMPORT_HOOK] = (spec: string) => this.importModule(spec);
   }
@@ -48,12 +50,17 @@ export class Evaluator {
       lineCount: cell.lineCount,
     });
     const script = new vm.Script(cell.code, { filename: cellName });
-    const value: unknown = await (script.runInThisContext({ displayErrors: false }) as Promise<unknown>);
+    // breakOnSigint: an interrupt (SIGINT) stops a synchronous loop in the cell's first part.
+    const value: unknown = await (script.runInThisContext({
+      displayErrors: false,
+      breakOnSigint: true,
+    }) as Promise<unknown>);
     return { hasValue: cell.hasValue && value !== undefined, value };
   }
 
   private async importModule(spec: string): Promise<unknown> {
     if (spec === ENGINE_SPECIFIER) return import(pathToFileURL(this.engineEntry).href);
+    if (Object.hasOwn(this.virtualModules, spec)) return this.virtualModules[spec];
     if (spec.startsWith("node:")) return import(spec);
     // Resolve like a script in the notebook's directory would, then fall back to the kernel's own deps.
     try {

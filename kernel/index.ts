@@ -1,8 +1,9 @@
 /** Starts the vmaplab kernel: brings up the engine's devices, then serves the Jupyter protocol. */
 import { createRequire } from "node:module";
+import os from "node:os";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as engine from "../engine/index.js";
-import { readConnectionFile } from "./connection.js";
 import { Kernel, log } from "./kernel.js";
 
 export { Kernel } from "./kernel.js";
@@ -21,10 +22,10 @@ export function cellScope(): Record<string, unknown> {
     vmaplab: engine,
     jnp: engine.jnp,
     numpy: engine.numpy,
-    tree: engine.tree,
     lax: engine.lax,
     nn: engine.nn,
     random: engine.random,
+    tree: engine.tree,
     makeJaxpr: engine.makeJaxpr,
     ShapeDtypeStruct: engine.ShapeDtypeStruct,
     devices: engine.devices,
@@ -33,8 +34,13 @@ export function cellScope(): Record<string, unknown> {
   };
 }
 
+function historyFile(): string {
+  if (process.env.VMAPLAB_HISTORY) return process.env.VMAPLAB_HISTORY;
+  const data = process.env.XDG_DATA_HOME ?? path.join(os.homedir(), ".local", "share");
+  return path.join(data, "vmaplab", "history.jsonl");
+}
+
 export async function runKernel(connectionFile: string): Promise<void> {
-  const connection = readConnectionFile(connectionFile);
   let deviceNote: string;
   try {
     await engine.init();
@@ -45,14 +51,19 @@ export async function runKernel(connectionFile: string): Promise<void> {
   }
   log(deviceNote);
   const ts = require("typescript") as { version: string };
+  const engineEntry = fileURLToPath(new URL("../engine/index.js", import.meta.url));
   const kernel = new Kernel({
-    connection,
-    engineEntry: fileURLToPath(new URL("../engine/index.js", import.meta.url)),
+    connectionFile,
+    engineEntry,
+    engineTypes: engineEntry.replace(/\.js$/, ".d.ts"),
+    historyFile: historyFile(),
     scope: cellScope(),
-    banner: `vmaplab ${packageVersion()}: TypeScript ${ts.version} with a JAX-style engine (jnp, makeJaxpr); ${deviceNote}`,
-    implementationVersion: packageVersion(),
-    languageVersion: ts.version,
+    info: {
+      banner: `vmaplab ${packageVersion()}: TypeScript ${ts.version} with a JAX-style engine (jnp, makeJaxpr); ${deviceNote}`,
+      implementationVersion: packageVersion(),
+      languageVersion: ts.version,
+    },
     onShutdown: () => engine.releaseDevices(),
   });
-  await kernel.start();
+  kernel.start();
 }

@@ -1,273 +1,315 @@
 /**
- * The Jupyter kernel: ZeroMQ sockets, a dispatch table from msg_type to handler (as ipykernel's
- * kernelbase does), shell requests run one at a time, control requests at once.
+ * The kernel's main thread: runs cells and everything that touches the user's state (execute,
+ * comms), while the protocol thread (protocol-thread.ts) owns the sockets. Outputs leave in the
+ * order the cell produced them (one queue for streams, displays and results).
  */
+import { randomUUID } from "node:crypto";
 import { writeSync } from "node:fs";
-import * as zmq from "zeromq";
-import { endpoint, type ConnectionInfo } from "./connection.js";
-import { displayData } from "./display.js";
+import { Worker } from "node:worker_threads";
+import { CommManager } from "./comms.js";
+import { displayData, rawBundle, type MimeBundle } from "./display.js";
 import { Evaluator } from "./evaluator.js";
 import { StreamCapture } from "./stream-capture.js";
-import { InvalidSignatureError, PROTOCOL_VERSION, Wire, type JsonObject, type Message } from "./wire.js";
+import {
+  SHARED_HEADER_BYTES,
+  SIGINT_TARGET,
+  STDIN_BYTES,
+  STDIN_INTERRUPTED,
+  STDIN_WAITING,
+  type KernelInfo,
+  type ProtocolThreadData,
+  type RequestToMain,
+  type ToMain,
+  type ToProtocol,
+} from "./thread-messages.js";
+import { tslabShim } from "./tslab-shim.js";
+import type { JsonObject } from "./wire.js";
 
 export interface KernelOptions {
-  connection: ConnectionInfo;
+  connectionFile: string;
   engineEntry: string;
+  engineTypes: string;
+  historyFile: string;
   /** Names to put into the cells' scope before the first cell runs. */
   scope: Record<string, unknown>;
-  banner: string;
-  implementationVersion: string;
-  languageVersion: string;
+  info: KernelInfo;
   /** Called before the process exits on shutdown (e.g. to release the GPU). */
   onShutdown?: () => void;
-}
-
-type Channel = "shell" | "control";
-type Handler = (msg: Message, channel: Channel) => Promise<void>;
-
-/** Sends on one socket strictly one message at a time (zeromq allows one pending send per socket). */
-class SerialSender {
-  private tail: Promise<void> = Promise.resolve();
-  constructor(private readonly socket: zmq.Writable) {}
-  send(frames: Buffer[]): Promise<void> {
-    this.tail = this.tail.then(
-      () => this.socket.send(frames),
-      () => this.socket.send(frames),
-    );
-    return this.tail;
-  }
 }
 
 export function log(text: string): void {
   writeSync(2, `[vmaplab kernel] ${text}\n`);
 }
 
+/** What a cell throws when it is interrupted (IPython's KeyboardInterrupt). */
+export class KeyboardInterrupt extends Error {
+  constructor() {
+    super("the cell was interrupted");
+    this.name = "KeyboardInterrupt";
+  }
+}
+
+export interface DisplayOptions {
+  raw?: boolean;
+  displayId?: string;
+  update?: boolean;
+  metadata?: JsonObject;
+}
+
+export interface DisplayHandle {
+  displayId: string;
+  update(value: unknown, options?: Omit<DisplayOptions, "displayId" | "update">): void;
+}
+
+interface Running {
+  request: RequestToMain;
+  interrupt: (e: Error) => void;
+}
+
 export class Kernel {
-  private readonly wire: Wire;
-  private readonly shell = new zmq.Router();
-  private readonly control = new zmq.Router();
-  private readonly stdin = new zmq.Router();
-  private readonly iopub = new zmq.Publisher();
-  private readonly heartbeat = new zmq.Reply();
-  private readonly senders: Record<Channel | "iopub", SerialSender>;
+  private readonly worker: Worker;
   private readonly evaluator: Evaluator;
   private readonly streams: StreamCapture;
-  private executionCount = 0;
-  private shellQueue: Message[] = [];
-  private shellBusy = false;
-  private abortQueued = false;
-  private closing = false;
-
-  private readonly handlers: Record<string, Handler> = {
-    kernel_info_request: (m, c) => this.kernelInfo(m, c),
-    execute_request: (m, c) => this.execute(m, c),
-    shutdown_request: (m, c) => this.shutdown(m, c),
-    is_complete_request: (m, c) => this.reply(c, "is_complete_reply", { status: "unknown" }, m),
-    comm_info_request: (m, c) => this.reply(c, "comm_info_reply", { status: "ok", comms: {} }, m),
-    history_request: (m, c) => this.reply(c, "history_reply", { status: "ok", history: [] }, m),
-    interrupt_request: (m, c) => this.reply(c, "interrupt_reply", { status: "ok" }, m),
-  };
+  readonly comms: CommManager;
+  private readonly shared: Int32Array;
+  private readonly stdinBytes: Uint8Array;
+  private outputs: Promise<void> = Promise.resolve();
+  private running: Running | undefined;
+  private parent: string | undefined;
+  private allowStdin = false;
 
   constructor(private readonly options: KernelOptions) {
-    this.wire = new Wire(options.connection.key);
-    this.senders = {
-      shell: new SerialSender(this.shell),
-      control: new SerialSender(this.control),
-      iopub: new SerialSender(this.iopub),
+    const sharedBuffer = new SharedArrayBuffer(SHARED_HEADER_BYTES + STDIN_BYTES);
+    this.shared = new Int32Array(sharedBuffer, 0, SHARED_HEADER_BYTES / 4);
+    this.stdinBytes = new Uint8Array(sharedBuffer, SHARED_HEADER_BYTES, STDIN_BYTES);
+    const data: ProtocolThreadData = {
+      connectionFile: options.connectionFile,
+      info: options.info,
+      sharedBuffer,
+      historyFile: options.historyFile,
+      engineTypes: options.engineTypes,
     };
-    this.evaluator = new Evaluator(options.engineEntry);
-    this.evaluator.define(options.scope);
-    this.streams = new StreamCapture((name, text, parent) => {
-      void this.publish("stream", { name, text }, parent);
+    this.worker = new Worker(new URL("./protocol-thread.js", import.meta.url), {
+      workerData: data,
+      stdout: false,
+      stderr: false,
     });
+    this.evaluator = new Evaluator(options.engineEntry, {
+      tslab: tslabShim((bundle, id, update) => this.sendDisplay(bundle, id, update)),
+    });
+    this.comms = new CommManager((msgType, content) => this.enqueue(msgType, content));
+    this.evaluator.define({
+      ...options.scope,
+      display: (value: unknown, opts?: DisplayOptions) => this.display(value, opts),
+      clearOutput: (opts?: { wait?: boolean }) => this.enqueue("clear_output", { wait: Boolean(opts?.wait) }),
+      prompt: (message?: string, opts?: { password?: boolean }) =>
+        this.prompt(message ?? "", Boolean(opts?.password)),
+      comms: this.comms,
+    });
+    this.streams = new StreamCapture((name, text) => this.enqueue("stream", { name, text }));
   }
 
-  async start(): Promise<void> {
-    const info = this.options.connection;
-    await Promise.all([
-      this.shell.bind(endpoint(info, info.shell_port)),
-      this.control.bind(endpoint(info, info.control_port)),
-      this.stdin.bind(endpoint(info, info.stdin_port)),
-      this.iopub.bind(endpoint(info, info.iopub_port)),
-      this.heartbeat.bind(endpoint(info, info.hb_port)),
-    ]);
+  start(): void {
     this.streams.install();
     process.on("uncaughtException", (err) => this.reportStray(err));
     process.on("unhandledRejection", (err) => this.reportStray(err));
-    void this.heartbeatLoop();
-    void this.receiveLoop(this.control, "control");
-    void this.receiveLoop(this.shell, "shell");
-    await this.publish("status", { execution_state: "starting" });
-    log(`listening on ${info.ip} (shell ${info.shell_port}, iopub ${info.iopub_port})`);
+    process.on("SIGINT", () => this.onSigint());
+    this.worker.on("message", (m: ToMain) => void this.fromProtocol(m));
+    this.worker.on("error", (e) => {
+      log(`the protocol thread failed: ${e.stack ?? String(e)}`);
+      process.exit(1);
+    });
+    this.worker.on("exit", (code) => {
+      log(`the protocol thread exited (${code})`);
+      process.exit(code || 1);
+    });
   }
 
-  private async heartbeatLoop(): Promise<void> {
-    for await (const frames of this.heartbeat) {
-      if (this.closing) break;
-      await this.heartbeat.send(frames);
-    }
+  private post(m: ToProtocol): void {
+    this.worker.postMessage(m);
   }
 
-  private async receiveLoop(socket: zmq.Router, channel: Channel): Promise<void> {
-    for await (const frames of socket) {
-      let msg: Message;
-      try {
-        msg = this.wire.parse(frames);
-      } catch (e) {
-        const why =
-          e instanceof InvalidSignatureError
-            ? "an invalid signature"
-            : `a malformed message (${(e as Error).message})`;
-        log(`ignoring ${why} on the ${channel} channel`);
-        continue;
-      }
-      if (channel === "control") void this.dispatch(msg, channel);
-      else {
-        this.shellQueue.push(msg);
-        void this.drainShell();
-      }
-    }
-  }
-
-  private async drainShell(): Promise<void> {
-    if (this.shellBusy) return;
-    this.shellBusy = true;
-    try {
-      while (this.shellQueue.length) {
-        const msg = this.shellQueue.shift()!;
-        if (this.abortQueued && msg.header.msg_type === "execute_request") await this.abort(msg);
-        else await this.dispatch(msg, "shell");
-        if (this.shellQueue.length === 0) this.abortQueued = false;
-      }
-    } finally {
-      this.shellBusy = false;
-      this.abortQueued = false;
-    }
-  }
-
-  private async dispatch(msg: Message, channel: Channel): Promise<void> {
-    const handler = this.handlers[msg.header.msg_type];
-    await this.publish("status", { execution_state: "busy" }, msg);
-    try {
-      if (handler) await handler(msg, channel);
-      else log(`no handler for ${msg.header.msg_type} on ${channel}; ignored`);
-    } catch (e) {
-      log(`handler for ${msg.header.msg_type} failed: ${(e as Error).stack ?? String(e)}`);
-    } finally {
-      await this.publish("status", { execution_state: "idle" }, msg);
-    }
-  }
-
-  private async send(channel: Channel, msg: Message): Promise<void> {
-    await this.senders[channel].send(this.wire.serialize(msg));
-  }
-
-  private reply(channel: Channel, msgType: string, content: JsonObject, parent: Message): Promise<void> {
-    return this.send(channel, this.wire.message(msgType, content, parent));
-  }
-
-  /** Publishes on iopub; the topic follows ipykernel (`kernel.<session>.<msg_type>`, `status`). */
-  publish(msgType: string, content: JsonObject, parent?: Message): Promise<void> {
-    const msg = this.wire.message(msgType, content, parent);
-    const topic = Buffer.from(msgType === "status" ? "status" : `kernel.${this.wire.session}.${msgType}`);
-    return this.senders.iopub.send(this.wire.serialize(msg, [topic]));
-  }
-
-  private async kernelInfo(msg: Message, channel: Channel): Promise<void> {
-    await this.reply(
-      channel,
-      "kernel_info_reply",
-      {
-        status: "ok",
-        protocol_version: PROTOCOL_VERSION,
-        implementation: "vmaplab",
-        implementation_version: this.options.implementationVersion,
-        language_info: {
-          name: "typescript",
-          version: this.options.languageVersion,
-          mimetype: "text/typescript",
-          file_extension: ".ts",
-          codemirror_mode: { name: "javascript", typescript: true },
-          pygments_lexer: "typescript",
-        },
-        banner: this.options.banner,
-        help_links: [
-          { text: "vmaplab README", url: "https://www.npmjs.com/package/vmaplab" },
-          { text: "JAX documentation", url: "https://docs.jax.dev/" },
-          { text: "TypeScript handbook", url: "https://www.typescriptlang.org/docs/handbook/intro.html" },
-        ],
-      },
-      msg,
+  /** Queues an iopub message behind the outputs already produced, attributed to the current request. */
+  private enqueue(msgType: string, content: JsonObject, metadata?: JsonObject): void {
+    const parent = this.parent;
+    this.outputs = this.outputs.then(() =>
+      this.post({ kind: "publish", parent, msgType, content, metadata }),
     );
   }
 
-  private async execute(msg: Message, channel: Channel): Promise<void> {
-    const content = msg.content as {
+  private async fromProtocol(m: ToMain): Promise<void> {
+    switch (m.kind) {
+      case "request":
+        return this.handle(m);
+      case "interrupt":
+        this.post({ kind: "interrupt_ack" });
+        this.running?.interrupt(new KeyboardInterrupt());
+        return;
+      case "shutdown":
+        this.options.onShutdown?.();
+        await this.outputs;
+        setTimeout(() => process.exit(0), 50);
+        return;
+      case "input_reply":
+        return;
+    }
+  }
+
+  /** A SIGINT meant for this cell (from Jupyter, or the protocol thread's escalation) interrupts it. */
+  private onSigint(): void {
+    const target = Atomics.exchange(this.shared, SIGINT_TARGET, 0);
+    if (this.running && (target === 0 || target === this.running.request.seq))
+      this.running.interrupt(new KeyboardInterrupt());
+  }
+
+  private async handle(request: RequestToMain): Promise<void> {
+    this.parent = request.id;
+    const c = request.content;
+    let failed = false;
+    let succeededCode: string | undefined;
+    try {
+      switch (request.msgType) {
+        case "execute_request":
+          ({ failed, succeededCode } = await this.execute(request));
+          break;
+        case "comm_open":
+          this.comms.handleOpen(c);
+          break;
+        case "comm_msg":
+          this.comms.handleMsg(c);
+          break;
+        case "comm_close":
+          this.comms.handleClose(c);
+          break;
+        case "comm_info_request":
+          this.post({
+            kind: "reply",
+            parent: request.id,
+            msgType: "comm_info_reply",
+            content: { status: "ok", comms: this.comms.info(c.target_name as string | undefined) },
+          });
+          break;
+      }
+    } catch (e) {
+      log(`${request.msgType} failed: ${(e as Error).stack ?? String(e)}`);
+    }
+    await this.outputs;
+    this.post({ kind: "done", parent: request.id, failed, succeededCode });
+  }
+
+  private async execute(request: RequestToMain): Promise<{ failed: boolean; succeededCode?: string }> {
+    const c = request.content as {
       code?: string;
       silent?: boolean;
-      store_history?: boolean;
-      stop_on_error?: boolean;
+      execution_count: number;
+      user_expressions?: Record<string, string>;
+      allow_stdin?: boolean;
     };
-    const code = content.code ?? "";
-    const silent = content.silent ?? false;
-    const storeHistory = silent ? false : (content.store_history ?? true);
-    if (storeHistory) this.executionCount++;
-    const count = this.executionCount;
-    if (!silent) await this.publish("execute_input", { code, execution_count: count }, msg);
-    this.streams.setParent(msg);
-    try {
-      const cellName = `cell[${count}]`;
-      const result = code.trim()
-        ? await this.evaluator.run(code, cellName)
-        : { hasValue: false, value: undefined };
-      if (result.hasValue && !silent) {
-        const data = await displayData(result.value);
-        await this.streams.flush();
-        await this.publish("execute_result", { execution_count: count, data, metadata: {} }, msg);
-      }
-      await this.streams.flush();
-      await this.reply(
-        channel,
-        "execute_reply",
-        { status: "ok", execution_count: count, user_expressions: {}, payload: [] },
-        msg,
+    const code = c.code ?? "";
+    const count = c.execution_count;
+    const silent = Boolean(c.silent);
+    this.allowStdin = c.allow_stdin !== false;
+    if (!silent) this.enqueue("execute_input", { code, execution_count: count });
+    const reply = (content: JsonObject) => {
+      this.outputs = this.outputs.then(() =>
+        this.post({ kind: "reply", parent: request.id, msgType: "execute_reply", content }),
       );
+    };
+    try {
+      const result = await this.interruptible(request, () => this.evaluator.run(code, `cell[${count}]`));
+      if (result.hasValue && !silent && !endsWithSemicolon(code)) {
+        const data = await displayData(result.value);
+        this.enqueue("execute_result", { execution_count: count, data, metadata: {} });
+      }
+      const userExpressions = await this.userExpressions(c.user_expressions ?? {});
+      reply({ status: "ok", execution_count: count, user_expressions: userExpressions, payload: [] });
+      return { failed: false, succeededCode: code };
     } catch (err) {
-      await this.streams.flush();
-      const error = this.evaluator.describeError(err);
-      if (!silent) await this.publish("error", { ...error }, msg);
-      await this.reply(channel, "execute_reply", { status: "error", execution_count: count, ...error }, msg);
-      if (content.stop_on_error ?? true) this.abortQueued = true;
+      const error = this.evaluator.describeError(isInterrupt(err) ? new KeyboardInterrupt() : err);
+      if (!silent) this.enqueue("error", { ...error });
+      reply({ status: "error", execution_count: count, ...error });
+      return { failed: true };
+    } finally {
+      this.running = undefined;
     }
   }
 
-  private async abort(msg: Message): Promise<void> {
-    await this.publish("status", { execution_state: "busy" }, msg);
-    await this.reply(
-      "shell",
-      "execute_reply",
-      { status: "aborted", execution_count: this.executionCount },
-      msg,
-    );
-    await this.publish("status", { execution_state: "idle" }, msg);
+  /** Runs a cell so that an interrupt (message or SIGINT) ends it with KeyboardInterrupt. */
+  private interruptible<T>(request: RequestToMain, body: () => Promise<T>): Promise<T> {
+    let interrupt!: (e: Error) => void;
+    const interrupted = new Promise<never>((_, reject) => (interrupt = reject));
+    interrupted.catch(() => {});
+    this.running = { request, interrupt };
+    Atomics.store(this.shared, SIGINT_TARGET, 0);
+    return Promise.race([body(), interrupted]);
   }
 
-  private async shutdown(msg: Message, channel: Channel): Promise<void> {
-    const restart = Boolean((msg.content as { restart?: boolean }).restart);
-    await this.reply(channel, "shutdown_reply", { status: "ok", restart }, msg);
-    await this.publish("shutdown_reply", { status: "ok", restart }, msg);
-    await this.publish("status", { execution_state: "idle" }, msg);
-    this.closing = true;
-    log(`shutdown requested (restart=${restart})`);
-    this.options.onShutdown?.();
-    // Give ZeroMQ a moment to flush the replies, then leave.
-    setTimeout(() => process.exit(0), 100).unref();
-    setTimeout(() => process.exit(0), 1000);
+  private async userExpressions(exprs: Record<string, string>): Promise<JsonObject> {
+    const out: JsonObject = {};
+    for (const [name, expr] of Object.entries(exprs)) {
+      try {
+        const r = await this.evaluator.run(expr, `user_expression[${name}]`);
+        out[name] = { status: "ok", data: await displayData(r.value), metadata: {} };
+      } catch (e) {
+        out[name] = { status: "error", ...this.evaluator.describeError(e) };
+      }
+    }
+    return out;
+  }
+
+  display(value: unknown, opts: DisplayOptions = {}): DisplayHandle {
+    const displayId = opts.displayId ?? randomUUID();
+    const send = (v: unknown, o: DisplayOptions, update: boolean) => {
+      const bundle = o.raw ? Promise.resolve(rawBundle(v)) : displayData(v);
+      const parent = this.parent;
+      this.outputs = this.outputs.then(async () => {
+        const data = await bundle.catch((e: unknown) => ({
+          "text/plain": `display failed: ${(e as Error).message}`,
+        }));
+        this.post({
+          kind: "publish",
+          parent,
+          msgType: update ? "update_display_data" : "display_data",
+          content: { data, metadata: o.metadata ?? {}, transient: { display_id: displayId } },
+        });
+      });
+    };
+    send(value, opts, Boolean(opts.update));
+    return { displayId, update: (v, o = {}) => send(v, { ...opts, ...o }, true) };
+  }
+
+  private sendDisplay(bundle: MimeBundle, displayId: string | undefined, update: boolean): void {
+    this.display(bundle, { raw: true, displayId, update });
+  }
+
+  /** Asks the front end for a line of input and waits (synchronously) for the answer. */
+  private prompt(message: string, password: boolean): string {
+    if (!this.allowStdin)
+      throw new Error("prompt(): this front end does not accept input requests (allow_stdin is false)");
+    Atomics.store(this.shared, 0, STDIN_WAITING);
+    this.post({ kind: "input_request", prompt: message, password });
+    Atomics.wait(this.shared, 0, STDIN_WAITING);
+    if (Atomics.load(this.shared, 0) === STDIN_INTERRUPTED) throw new KeyboardInterrupt();
+    const length = Atomics.load(this.shared, 1);
+    return Buffer.from(this.stdinBytes.slice(0, length)).toString("utf8");
   }
 
   /** Errors from code a cell left running (timers, promises) go to the notebook, not to a crash. */
   private reportStray(err: unknown): void {
     const error = this.evaluator.describeError(err);
-    this.streams.writeStderr(`${error.traceback.join("\n")}\n`);
+    this.enqueue("stream", { name: "stderr", text: `${error.traceback.join("\n")}\n` });
   }
+}
+
+function isInterrupt(err: unknown): boolean {
+  return (
+    err instanceof KeyboardInterrupt ||
+    (err as { code?: string })?.code === "ERR_SCRIPT_EXECUTION_INTERRUPTED"
+  );
+}
+
+/** IPython's rule: a cell whose last statement ends with `;` shows no result. */
+function endsWithSemicolon(code: string): boolean {
+  const stripped = code.replace(/\/\/[^\n]*$/gm, "").trimEnd();
+  return stripped.endsWith(";");
 }

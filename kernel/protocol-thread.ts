@@ -1,0 +1,456 @@
+/**
+ * The protocol thread (a worker): owns the ZeroMQ sockets and the wire format, answers what needs no
+ * user state (kernel_info, is_complete, history, interrupts, shutdown) even while a cell runs, and
+ * hands execute and comm requests to the main thread one at a time, in order (ipykernel's shell
+ * semantics). Dispatch is a table from msg_type to handler, as in ipykernel's kernelbase.
+ */
+import { writeSync } from "node:fs";
+import { Session } from "node:inspector";
+import { parentPort, workerData } from "node:worker_threads";
+import * as zmq from "zeromq";
+import { endpoint, readConnectionFile } from "./connection.js";
+import { HistoryStore } from "./history-store.js";
+import { isComplete } from "./is-complete.js";
+import type { LanguageTools } from "./language-tools.js";
+import {
+  SHARED_HEADER_BYTES,
+  SIGINT_TARGET,
+  STDIN_BYTES,
+  STDIN_INTERRUPTED,
+  STDIN_REPLIED,
+  type ProtocolThreadData,
+  type ToMain,
+  type ToProtocol,
+} from "./thread-messages.js";
+import { InvalidSignatureError, PROTOCOL_VERSION, Wire, type JsonObject, type Message } from "./wire.js";
+
+type Channel = "shell" | "control";
+type LocalHandler = (msg: Message, channel: Channel) => Promise<void>;
+
+/** Requests the main thread handles (they touch the user's state), queued in arrival order. */
+const FORWARDED = new Set(["execute_request", "comm_open", "comm_msg", "comm_close", "comm_info_request"]);
+
+function log(text: string): void {
+  writeSync(2, `[vmaplab kernel] ${text}\n`);
+}
+
+/** Sends on one socket strictly one message at a time (zeromq allows one pending send per socket). */
+class SerialSender {
+  private tail: Promise<void> = Promise.resolve();
+  constructor(private readonly socket: zmq.Writable) {}
+  send(frames: Buffer[]): Promise<void> {
+    const next = this.tail.then(() => this.socket.send(frames));
+    this.tail = next.catch((e: unknown) => log(`send failed: ${(e as Error).message}`));
+    return this.tail;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+class ProtocolThread {
+  private readonly data = workerData as ProtocolThreadData;
+  private readonly connection = readConnectionFile(this.data.connectionFile);
+  private readonly wire = new Wire(this.connection.key);
+  private readonly shell = new zmq.Router();
+  private readonly control = new zmq.Router();
+  private readonly stdin = new zmq.Router();
+  private readonly iopub = new zmq.Publisher();
+  private readonly heartbeat = new zmq.Router();
+  private readonly send = {
+    shell: new SerialSender(this.shell),
+    control: new SerialSender(this.control),
+    stdin: new SerialSender(this.stdin),
+    iopub: new SerialSender(this.iopub),
+  };
+  private readonly history = new HistoryStore(this.data.historyFile);
+  private readonly shared = new Int32Array(this.data.sharedBuffer, 0, SHARED_HEADER_BYTES / 4);
+  private readonly stdinBytes = new Uint8Array(this.data.sharedBuffer, SHARED_HEADER_BYTES, STDIN_BYTES);
+  private language: LanguageTools | undefined;
+  private languageLoading: Promise<LanguageTools> | undefined;
+
+  private readonly requests = new Map<string, { msg: Message; channel: Channel }>();
+  private latest: Message | undefined;
+  private queue: { msg: Message; channel: Channel }[] = [];
+  private running: { msg: Message; channel: Channel; seq: number; done: () => void } | undefined;
+  private seq = 0;
+  private abortNext = false;
+  private executionCount = 0;
+  private interruptAcked = false;
+  private inspector: Session | undefined;
+
+  private readonly handlers: Record<string, LocalHandler> = {
+    kernel_info_request: (m, c) => this.kernelInfo(m, c),
+    is_complete_request: (m, c) =>
+      this.reply(c, "is_complete_reply", isComplete(String(m.content.code ?? "")), m),
+    history_request: (m, c) => this.historyReply(m, c),
+    complete_request: (m, c) => this.complete(m, c),
+    inspect_request: (m, c) => this.inspect(m, c),
+    interrupt_request: (m, c) => this.interrupt(m, c),
+    shutdown_request: (m, c) => this.shutdown(m, c),
+  };
+
+  async start(): Promise<void> {
+    const info = this.connection;
+    await Promise.all([
+      this.shell.bind(endpoint(info, info.shell_port)),
+      this.control.bind(endpoint(info, info.control_port)),
+      this.stdin.bind(endpoint(info, info.stdin_port)),
+      this.iopub.bind(endpoint(info, info.iopub_port)),
+      this.heartbeat.bind(endpoint(info, info.hb_port)),
+    ]);
+    parentPort!.on("message", (m: ToProtocol) => void this.fromMain(m));
+    void this.heartbeatLoop();
+    void this.receive(this.control, "control");
+    void this.receive(this.shell, "shell");
+    void this.receiveStdin();
+    await this.publish("status", { execution_state: "starting" });
+    log(`listening on ${info.transport}://${info.ip} (shell ${info.shell_port}, iopub ${info.iopub_port})`);
+  }
+
+  private toMain(m: ToMain): void {
+    parentPort!.postMessage(m);
+  }
+
+  private async heartbeatLoop(): Promise<void> {
+    // A ROUTER echoing every message back to its sender (as ipykernel's heartbeat device does).
+    for await (const frames of this.heartbeat) await this.heartbeat.send(frames);
+  }
+
+  private async receive(socket: zmq.Router, channel: Channel): Promise<void> {
+    for await (const frames of socket) {
+      let msg: Message;
+      try {
+        msg = this.wire.parse(frames);
+      } catch (e) {
+        const why =
+          e instanceof InvalidSignatureError
+            ? "an invalid signature"
+            : `a malformed message (${(e as Error).message})`;
+        log(`ignoring ${why} on the ${channel} channel`);
+        continue;
+      }
+      const problem = missingFields(msg);
+      if (problem) {
+        log(`ignoring a message on the ${channel} channel: ${problem}`);
+        continue;
+      }
+      const type = msg.header.msg_type;
+      if (FORWARDED.has(type) && channel === "shell") {
+        this.queue.push({ msg, channel });
+        void this.drain();
+      } else void this.handleLocally(msg, channel);
+    }
+  }
+
+  private async handleLocally(msg: Message, channel: Channel): Promise<void> {
+    await this.publish("status", { execution_state: "busy" }, msg);
+    try {
+      const handler = this.handlers[msg.header.msg_type];
+      if (handler) await handler(msg, channel);
+      else await this.unknown(msg, channel);
+    } catch (e) {
+      log(`handler for ${msg.header.msg_type} failed: ${(e as Error).stack ?? String(e)}`);
+      await this.reply(
+        channel,
+        msg.header.msg_type.replace(/_request$/, "_reply"),
+        errorContent("InternalError", (e as Error).message),
+        msg,
+      );
+    } finally {
+      await this.publish("status", { execution_state: "idle" }, msg);
+    }
+  }
+
+  private async unknown(msg: Message, channel: Channel): Promise<void> {
+    const type = msg.header.msg_type;
+    log(`unknown message type ${type} on ${channel}`);
+    if (type.endsWith("_request")) {
+      await this.reply(
+        channel,
+        type.replace(/_request$/, "_reply"),
+        errorContent("UnknownMessageType", `vmaplab does not handle ${type}`),
+        msg,
+      );
+    }
+  }
+
+  /** Runs queued requests on the main thread one at a time. */
+  private async drain(): Promise<void> {
+    if (this.running) return;
+    const next = this.queue.shift();
+    if (!next) return;
+    const { msg, channel } = next;
+    await this.publish("status", { execution_state: "busy" }, msg);
+    const content = { ...msg.content };
+    if (msg.header.msg_type === "execute_request") {
+      const silent = Boolean(content.silent);
+      const store = silent ? false : (content.store_history ?? true) !== false;
+      if (store) this.executionCount++;
+      content.execution_count = this.executionCount;
+      if (store) this.history.add(this.executionCount, String(content.code ?? ""));
+    }
+    this.requests.set(msg.header.msg_id, { msg, channel });
+    this.latest = msg;
+    const seq = ++this.seq;
+    await new Promise<void>((resolve) => {
+      this.running = { msg, channel, seq, done: resolve };
+      this.toMain({
+        kind: "request",
+        id: msg.header.msg_id,
+        seq,
+        msgType: msg.header.msg_type,
+        content,
+        metadata: msg.metadata,
+      });
+    });
+    this.running = undefined;
+    await this.publish("status", { execution_state: "idle" }, msg);
+    if (this.abortNext) {
+      this.abortNext = false;
+      await this.abortQueued();
+    }
+    void this.drain();
+  }
+
+  private async fromMain(m: ToProtocol): Promise<void> {
+    switch (m.kind) {
+      case "publish": {
+        const parent = m.parent ? this.requests.get(m.parent)?.msg : this.latest;
+        await this.publish(m.msgType, m.content, parent, m.metadata);
+        return;
+      }
+      case "reply": {
+        const req = this.requests.get(m.parent);
+        if (req) await this.reply(req.channel, m.msgType, m.content, req.msg);
+        return;
+      }
+      case "done": {
+        const req = this.requests.get(m.parent);
+        if (m.failed && req && (req.msg.content.stop_on_error ?? true) !== false) this.abortNext = true;
+        if (m.succeededCode !== undefined) this.language?.addCell(m.succeededCode);
+        if (this.running?.msg.header.msg_id === m.parent) this.running.done();
+        // Keep the latest request: late output (timers) still has a parent to point to.
+        for (const id of this.requests.keys())
+          if (id !== m.parent && id !== this.latest?.header.msg_id) this.requests.delete(id);
+        return;
+      }
+      case "input_request": {
+        const req = this.running?.msg;
+        if (!req) return this.stdinReply(null);
+        const msg = this.wire.message("input_request", { prompt: m.prompt, password: m.password }, req);
+        await this.send.stdin.send(this.wire.serialize(msg, req.identities));
+        return;
+      }
+      case "interrupt_ack":
+        this.interruptAcked = true;
+        return;
+      case "ready":
+        return;
+    }
+  }
+
+  private async receiveStdin(): Promise<void> {
+    for await (const frames of this.stdin) {
+      try {
+        const msg = this.wire.parse(frames);
+        if (msg.header.msg_type === "input_reply") this.stdinReply(String(msg.content.value ?? ""));
+      } catch (e) {
+        log(`ignoring a message on the stdin channel: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  /** Wakes the main thread blocked in `prompt()` with the reply (null: interrupted). */
+  private stdinReply(value: string | null): void {
+    if (value === null) {
+      Atomics.store(this.shared, 0, STDIN_INTERRUPTED);
+    } else {
+      const bytes = Buffer.from(value, "utf8").subarray(0, STDIN_BYTES);
+      this.stdinBytes.set(bytes);
+      Atomics.store(this.shared, 1, bytes.length);
+      Atomics.store(this.shared, 0, STDIN_REPLIED);
+    }
+    Atomics.notify(this.shared, 0);
+  }
+
+  private async abortQueued(): Promise<void> {
+    const queued = this.queue;
+    this.queue = queued.filter((q) => q.msg.header.msg_type !== "execute_request");
+    for (const { msg, channel } of queued) {
+      if (msg.header.msg_type !== "execute_request") continue;
+      await this.publish("status", { execution_state: "busy" }, msg);
+      await this.reply(
+        channel,
+        "execute_reply",
+        { status: "aborted", execution_count: this.executionCount },
+        msg,
+      );
+      await this.publish("status", { execution_state: "idle" }, msg);
+    }
+  }
+
+  private reply(channel: Channel, msgType: string, content: JsonObject, parent: Message): Promise<void> {
+    return this.send[channel].send(this.wire.serialize(this.wire.message(msgType, content, parent)));
+  }
+
+  /** Publishes on iopub; the topic follows ipykernel (`kernel.<session>.<msg_type>`, `status`). */
+  private publish(
+    msgType: string,
+    content: JsonObject,
+    parent?: Message,
+    metadata: JsonObject = {},
+  ): Promise<void> {
+    const msg = this.wire.message(msgType, content, parent, metadata);
+    const topic = Buffer.from(msgType === "status" ? "status" : `kernel.${this.wire.session}.${msgType}`);
+    return this.send.iopub.send(this.wire.serialize(msg, [topic]));
+  }
+
+  private kernelInfo(msg: Message, channel: Channel): Promise<void> {
+    const { info } = this.data;
+    return this.reply(
+      channel,
+      "kernel_info_reply",
+      {
+        status: "ok",
+        protocol_version: PROTOCOL_VERSION,
+        implementation: "vmaplab",
+        implementation_version: info.implementationVersion,
+        language_info: {
+          name: "typescript",
+          version: info.languageVersion,
+          mimetype: "text/typescript",
+          file_extension: ".ts",
+          codemirror_mode: { name: "javascript", typescript: true },
+          pygments_lexer: "typescript",
+        },
+        banner: info.banner,
+        help_links: [
+          { text: "vmaplab README", url: "https://www.npmjs.com/package/vmaplab" },
+          { text: "JAX documentation", url: "https://docs.jax.dev/" },
+          { text: "TypeScript handbook", url: "https://www.typescriptlang.org/docs/handbook/intro.html" },
+        ],
+      },
+      msg,
+    );
+  }
+
+  private historyReply(msg: Message, channel: Channel): Promise<void> {
+    const c = msg.content as {
+      hist_access_type?: string;
+      n?: number;
+      start?: number;
+      stop?: number;
+      pattern?: string;
+      unique?: boolean;
+      output?: boolean;
+      session?: number;
+    };
+    const history = this.history.query({
+      access: (c.hist_access_type as "tail" | "range" | "search") ?? "tail",
+      n: c.n,
+      session: c.session,
+      start: c.start,
+      stop: c.stop,
+      pattern: c.pattern,
+      unique: c.unique,
+    });
+    return this.reply(channel, "history_reply", { status: "ok", history }, msg);
+  }
+
+  private async languageTools(): Promise<LanguageTools> {
+    this.languageLoading ??= import("./language-tools.js").then(({ LanguageTools }) => {
+      this.language = new LanguageTools(this.data.engineTypes);
+      return this.language;
+    });
+    return this.languageLoading;
+  }
+
+  private async complete(msg: Message, channel: Channel): Promise<void> {
+    const { code = "", cursor_pos } = msg.content as { code?: string; cursor_pos?: number };
+    const tools = await this.languageTools();
+    const result = tools.complete(code, cursor_pos ?? code.length);
+    await this.reply(channel, "complete_reply", { status: "ok", ...result }, msg);
+  }
+
+  private async inspect(msg: Message, channel: Channel): Promise<void> {
+    const {
+      code = "",
+      cursor_pos,
+      detail_level,
+    } = msg.content as { code?: string; cursor_pos?: number; detail_level?: number };
+    const tools = await this.languageTools();
+    const text = tools.inspect(code, cursor_pos ?? code.length, detail_level ?? 0);
+    await this.reply(
+      channel,
+      "inspect_reply",
+      { status: "ok", found: text !== undefined, data: text ? { "text/plain": text } : {}, metadata: {} },
+      msg,
+    );
+  }
+
+  /**
+   * Stops the running cell: first by message (a cell waiting on a promise), then by SIGINT (a
+   * synchronous loop in the cell's first part, which Node's vm interrupts), and as the last resort by
+   * terminating the main thread's current JavaScript (a synchronous loop after an `await`).
+   */
+  private async interrupt(msg: Message, channel: Channel): Promise<void> {
+    await this.reply(channel, "interrupt_reply", { status: "ok" }, msg);
+    if (!this.running) return;
+    const target = this.running;
+    this.stdinReply(null);
+    this.interruptAcked = false;
+    this.toMain({ kind: "interrupt" });
+    for (const [wait, escalate] of [
+      [
+        150,
+        () => {
+          Atomics.store(this.shared, SIGINT_TARGET, target.seq);
+          process.kill(process.pid, "SIGINT");
+        },
+      ],
+      [400, () => this.terminateMainThread()],
+    ] as const) {
+      await sleep(wait);
+      if (this.interruptAcked || this.running !== target) return;
+      escalate();
+    }
+  }
+
+  private terminateMainThread(): void {
+    log("interrupt: the cell does not yield; terminating its JavaScript execution");
+    if (!this.inspector) {
+      this.inspector = new Session();
+      this.inspector.connectToMainThread();
+    }
+    this.inspector.post("Runtime.terminateExecution");
+    this.toMain({ kind: "interrupt" });
+  }
+
+  private async shutdown(msg: Message, channel: Channel): Promise<void> {
+    const restart = Boolean((msg.content as { restart?: boolean }).restart);
+    await this.reply(channel, "shutdown_reply", { status: "ok", restart }, msg);
+    await this.publish("shutdown_reply", { status: "ok", restart }, msg);
+    log(`shutdown requested (restart=${restart})`);
+    this.toMain({ kind: "shutdown", restart });
+    // If the main thread is stuck in a cell it cannot exit by itself: end the process.
+    setTimeout(() => process.kill(process.pid, "SIGKILL"), 1500).unref();
+  }
+}
+
+function missingFields(msg: Message): string | undefined {
+  const h = msg.header as Partial<Message["header"]>;
+  if (typeof h !== "object" || h === null) return "the header is not an object";
+  for (const f of ["msg_id", "msg_type"] as const)
+    if (typeof h[f] !== "string") return `the header lacks '${f}'`;
+  if (typeof msg.content !== "object" || msg.content === null) return "the content is not an object";
+  return undefined;
+}
+
+function errorContent(ename: string, evalue: string): JsonObject {
+  return { status: "error", ename, evalue, traceback: [`${ename}: ${evalue}`] };
+}
+
+new ProtocolThread().start().catch((e: unknown) => {
+  log(`the protocol thread failed: ${(e as Error).stack ?? String(e)}`);
+  process.exit(1);
+});
