@@ -61,7 +61,8 @@ export const erfInvRules: PrimitiveRules<Primitive.ErfInv> = {
     p = ${hornerWgsl(TAIL, "t")};
   }
   var r = p * x;
-  if (abs(x) == 1.0) { r = x * bitcast<f32>(0x7f800000u); }
+  // ±inf with x's sign, built from x's bits (a constant inf is rejected by WGSL).
+  if (abs(x) == 1.0) { r = bitcast<f32>(0x7f800000u | (bitcast<u32>(x) & 0x80000000u)); }
   out[i] = r;`,
   }),
 };
