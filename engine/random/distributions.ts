@@ -76,6 +76,7 @@ export function uniform(k: KeyArray, shape: ShapeArg = [], options: UniformOptio
 export function normal(k: KeyArray, shape: ShapeArg = [], options: { dtype?: DType } = {}): Tracer {
   const keyArr = checkKey("normal", k);
   const dtype = floatDType("normal", options.dtype);
+  checkShape("normal", shape);
   // nextafter(-1, 0) in float32, so that erf_inv stays finite.
   const u = uniform(keyArr, shape, { dtype, minval: -(1 - 2 ** -24), maxval: 1 });
   return bind1(Primitive.Mul, [f32(Math.fround(Math.SQRT2)), bind1(Primitive.ErfInv, [u], {})], {});
@@ -85,6 +86,7 @@ export function normal(k: KeyArray, shape: ShapeArg = [], options: { dtype?: DTy
 export function gumbel(k: KeyArray, shape: ShapeArg = [], options: { dtype?: DType } = {}): Tracer {
   const keyArr = checkKey("gumbel", k);
   const dtype = floatDType("gumbel", options.dtype);
+  checkShape("gumbel", shape);
   // jnp.finfo(float32).tiny, the smallest normal float32.
   const u = uniform(keyArr, shape, { dtype, minval: 2 ** -126, maxval: 1 });
   return negative(log(negative(log(u))));
