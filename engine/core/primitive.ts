@@ -59,6 +59,13 @@ export enum Primitive {
   // [end shape-indexing]
 
   // [random-sort] primitives
+  Iota = "iota",
+  Sort = "sort",
+  ErfInv = "erf_inv",
+  Threefry2x32 = "threefry2x32",
+  RandomBits = "random_bits",
+  RandomSplit = "random_split",
+  RandomFoldIn = "random_fold_in",
   // [end random-sort]
 }
 
@@ -160,6 +167,15 @@ export interface PrimitiveParams {
   // [end shape-indexing]
 
   // [random-sort] params
+  [Primitive.Iota]: { dtype: DType; shape: readonly number[]; dimension: number; sharding: null };
+  [Primitive.Sort]: { dimension: number; is_stable: boolean; num_keys: number };
+  [Primitive.ErfInv]: NoParams;
+  [Primitive.Threefry2x32]: NoParams;
+  // JAX's random_bits/random_split/random_fold_in take typed key arrays; ours take the raw uint32
+  // key data (shape (..., 2)), as JAX's legacy PRNGKey arrays are, with no random_wrap in between.
+  [Primitive.RandomBits]: { bit_width: number; shape: readonly number[] };
+  [Primitive.RandomSplit]: { shape: readonly number[] };
+  [Primitive.RandomFoldIn]: NoParams;
   // [end random-sort]
 }
 

@@ -23,4 +23,13 @@ export function mul(x: Tracer, y: Tracer): Tracer {
 // [end shape-indexing]
 
 // [random-sort] lax
+export {
+  iota,
+  broadcastedIota,
+  sort,
+  sortKeyVal,
+  erfInv,
+  threefry2x32,
+  type SortOptions,
+} from "./random-sort.js";
 // [end random-sort]

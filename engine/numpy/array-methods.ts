@@ -8,6 +8,9 @@ import type { ArrayLike } from "./array-like.js";
 import * as ew from "./elementwise.js";
 import * as red from "./reductions.js";
 import * as so from "./shape-ops.js";
+// [random-sort] imports
+import * as srt from "./sorting.js";
+// [end random-sort]
 
 declare module "../core/trace.js" {
   interface Tracer {
@@ -38,6 +41,8 @@ declare module "../core/trace.js" {
     // [end shape-indexing]
 
     // [random-sort] method types
+    sort(axis?: number | null | srt.SortOptions): Tracer;
+    argsort(axis?: number | null | srt.SortOptions): Tracer;
     // [end random-sort]
   }
 }
@@ -96,6 +101,12 @@ const methods: Record<string, (this: Tracer, ...args: never[]) => Tracer> = {
   // [end shape-indexing]
 
   // [random-sort] methods
+  sort(this: Tracer, axis?: number | null | srt.SortOptions) {
+    return srt.sort(this, axis);
+  },
+  argsort(this: Tracer, axis?: number | null | srt.SortOptions) {
+    return srt.argsort(this, axis);
+  },
   // [end random-sort]
 };
 

@@ -56,6 +56,8 @@ export type { DType } from "../dtype.js";
 // [end shape-indexing]
 
 // [random-sort] exports
+export { sort, argsort, type SortOptions } from "./sorting.js";
+export { tri, tril, triu, empty, emptyLike, fullLike } from "./creation.js";
 // [end random-sort]
 
 // lax-style aliases (jax-js and lax users write these).

@@ -22,6 +22,10 @@ import { unaryPrimitiveRules } from "./unary.js";
 // [end shape-indexing]
 
 // [random-sort] imports
+import { erfInvRules } from "./erf-inv.js";
+import { iotaRules } from "./iota.js";
+import { sortRules } from "./sort.js";
+import { threefryPrimitiveRules } from "./threefry.js";
 // [end random-sort]
 
 export const primitiveRules: RuleTable = {
@@ -42,6 +46,10 @@ export const primitiveRules: RuleTable = {
   // [end shape-indexing]
 
   // [random-sort] rules
+  [Primitive.Iota]: iotaRules,
+  [Primitive.Sort]: sortRules,
+  [Primitive.ErfInv]: erfInvRules,
+  ...threefryPrimitiveRules,
   // [end random-sort]
 };
 
