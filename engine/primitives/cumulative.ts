@@ -7,7 +7,7 @@ import { Primitive } from "../core/primitive.js";
 import { hostArray, isFloating } from "../dtype.js";
 import { wgslStorageType } from "../backend/webgpu/wgsl.js";
 import { lineGeometry } from "./argminmax.js";
-import { wgslIsNan } from "./reduce.js";
+import { WGSL_NAN, wgslIsNan } from "./reduce.js";
 import { checkAxes } from "./checks.js";
 import type { PrimitiveRules, RuleGroup } from "./rules.js";
 
@@ -33,7 +33,7 @@ function wgslCombine(prim: CumPrimitive, a: string, x: string, float: boolean): 
       const fn = prim === Primitive.Cummax ? "max" : "min";
       // XLA's max/min propagate NaN; WGSL's may not.
       return float
-        ? `select(${fn}(${a}, ${x}), bitcast<f32>(0x7fc00000u), ${wgslIsNan(a)} || ${wgslIsNan(x)})`
+        ? `select(${fn}(${a}, ${x}), ${WGSL_NAN}, ${wgslIsNan(a)} || ${wgslIsNan(x)})`
         : `${fn}(${a}, ${x})`;
     }
   }

@@ -24,7 +24,12 @@ interface ReduceSpec {
 
 /** NaN test that survives WGSL compilers which assume finite math: exponent all ones, mantissa non-zero. */
 export const wgslIsNan = (e: string): string => `((bitcast<u32>(${e}) & 0x7fffffffu) > 0x7f800000u)`;
-const WGSL_NAN = "bitcast<f32>(0x7fc00000u)";
+/**
+ * An f32 from its bits at run time: WGSL rejects a constant expression whose value is inf or NaN, so
+ * the bits are or-ed with `(i & 0u)` (the invocation index makes it a runtime expression).
+ */
+export const wgslF32Bits = (bits: string): string => `bitcast<f32>(${bits} | (i & 0u))`;
+export const WGSL_NAN = wgslF32Bits("0x7fc00000u");
 
 /** max/min with NaN propagation on floats (XLA's semantics; WGSL's max/min may drop a NaN). */
 function wgslMinMax(fn: "max" | "min", a: string, x: string, t: string): string {
@@ -46,14 +51,14 @@ const SPECS: Record<AxesReducePrimitive, ReduceSpec> = {
   [Primitive.ReduceMax]: {
     init: (d) => (d === "int32" ? -2147483648 : d === "uint32" ? 0 : -Infinity),
     combine: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b)),
-    wgslInit: (t) => LOWEST[t],
+    wgslInit: (t) => (t === "f32" ? wgslF32Bits("0xff800000u") : LOWEST[t]),
     wgslCombine: (a, x, t) => wgslMinMax("max", a, x, t),
     accepts: notBool,
   },
   [Primitive.ReduceMin]: {
     init: (d) => (d === "int32" ? 2147483647 : d === "uint32" ? 4294967295 : Infinity),
     combine: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b)),
-    wgslInit: (t) => HIGHEST[t],
+    wgslInit: (t) => (t === "f32" ? wgslF32Bits("0x7f800000u") : HIGHEST[t]),
     wgslCombine: (a, x, t) => wgslMinMax("min", a, x, t),
     accepts: notBool,
   },
