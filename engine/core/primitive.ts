@@ -182,7 +182,8 @@ export interface PrimitiveParams {
       readonly [readonly number[], readonly number[]],
     ];
     precision: null;
-    preferred_element_type: DType;
+    /** The result dtype; null (lax.dot_general's default) means the operands' dtype. */
+    preferred_element_type: DType | null;
   };
   // [end reductions-linalg]
 

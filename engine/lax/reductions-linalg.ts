@@ -17,7 +17,7 @@ export type DotDimensionNumbers = readonly [
 export interface DotOptions {
   /** Accepted for JAX compatibility; only the default (null) precision exists. */
   precision?: null;
-  /** The result dtype; defaults to the operands' dtype. */
+  /** The result dtype; defaults (null, not printed in jaxprs) to the operands' dtype. */
   preferredElementType?: DType | null;
 }
 
@@ -36,7 +36,7 @@ export function dotGeneral(
       [[...lb], [...rb]],
     ],
     precision: null,
-    preferred_element_type: options.preferredElementType ?? a.dtype,
+    preferred_element_type: options.preferredElementType ?? null,
   });
 }
 

@@ -106,11 +106,12 @@ export const dotGeneralRules: PrimitiveRules<Primitive.DotGeneral> = {
       throw new TypeError(
         `dot_general requires operands of one dtype, got ${describe(lhs)} and ${describe(rhs)}`,
       );
-    if (params.preferred_element_type !== lhs.dtype)
+    const dtype = params.preferred_element_type ?? lhs.dtype;
+    if (dtype !== lhs.dtype)
       throw new TypeError(
-        `dot_general: preferred_element_type ${params.preferred_element_type} differs from the operand dtype ${lhs.dtype} (not supported)`,
+        `dot_general: preferred_element_type ${dtype} differs from the operand dtype ${lhs.dtype} (not supported)`,
       );
-    return [new ShapedArray(layout(lhs.shape, rhs.shape, params).outShape, params.preferred_element_type)];
+    return [new ShapedArray(layout(lhs.shape, rhs.shape, params).outShape, dtype)];
   },
   cpu: ([x, y], [lhs, rhs], [out], params) => {
     const lay = layout(lhs.shape, rhs.shape, params);
@@ -152,6 +153,9 @@ export const dotGeneralRules: PrimitiveRules<Primitive.DotGeneral> = {
       lay.contractShape
         .map((s, j) => `((r / ${cs[j]}u) % ${s}u) * ${lay.contractStrides[j][side]}u`)
         .join(" + ") || "0u";
+    // An empty contraction is zero (and `% 0u` would not compile); the inputs must still be used, or
+    // the automatic bind group layout drops their bindings (buffers hold at least one word).
+    if (k === 0) return { body: `_ = in0[0];\n  _ = in1[0];\n  out[i] = ${t}(0);` };
     const step = out.dtype === "bool" ? "acc = acc | (a & b);" : "acc = acc + a * b;";
     return {
       body: `${lines.join("\n  ")}

@@ -150,6 +150,9 @@ function reduceRules<P extends AxesReducePrimitive>(prim: P): PrimitiveRules<P> 
       const offset =
         reduced.map((d, j) => `((r / ${redStrides[j]}u) % ${x.shape[d]}u) * ${inStrides[d]}u`).join(" + ") ||
         "0u";
+      // An empty reduction is its identity (and `% 0u` would not compile). The input must still be
+      // used, or the automatic bind group layout drops its binding (buffers hold at least one word).
+      if (count === 0) return { body: `_ = in0[0];\n  out[i] = ${spec.wgslInit(t, out.dtype)};` };
       return {
         body: `${base}
   var acc: ${t} = ${spec.wgslInit(t, out.dtype)};
