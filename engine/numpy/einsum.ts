@@ -108,16 +108,25 @@ export function einsum(subscripts: string, ...operands: ArrayLike[]): Tracer {
 
   // Sizes agree per label; a size-1 axis against a larger one broadcasts (it is squeezed away).
   const sizes = new Map<string, number>();
-  ops.forEach((op) => op.labels.forEach((l, i) => sizes.set(l, Math.max(sizes.get(l) ?? 1, op.x.shape[i]))));
-  ops.forEach((op, k) => {
+  const firstSeen = new Map<string, number>();
+  ops.forEach((op, k) =>
     op.labels.forEach((l, i) => {
       const d = op.x.shape[i];
-      if (d !== sizes.get(l) && d !== 1)
+      const seen = sizes.get(l);
+      if (seen !== undefined && seen !== 1 && d !== 1 && d !== seen) {
+        const j = firstSeen.get(l) as number;
         throw new TypeError(
-          `${what}: label '${l.startsWith("…") ? "..." : l}' has size ${d} in operand ${k} of shape ${formatShape(op.x.shape)} ` +
-            `but size ${sizes.get(l)} elsewhere ('${subscripts}')`,
+          `${what}: label '${l.startsWith("…") ? "..." : l}' has size ${seen} in operand ${j} of shape ` +
+            `${formatShape(ops[j].x.shape)} but size ${d} in operand ${k} of shape ${formatShape(op.x.shape)} ('${subscripts}')`,
         );
-    });
+      }
+      if (seen === undefined || seen === 1) {
+        sizes.set(l, d);
+        firstSeen.set(l, k);
+      }
+    }),
+  );
+  ops.forEach((op) => {
     const drop = op.labels.flatMap((l, i) => (op.x.shape[i] === 1 && sizes.get(l) !== 1 ? [i] : []));
     if (drop.length) {
       op.x = reshape(
