@@ -93,6 +93,12 @@ function formatLiteral(l: Literal): string {
   return `${v}:${DTYPE_SHORT_NAME[l.aval.dtype]}[]`;
 }
 
+/**
+ * Per-primitive choice of the params a jaxpr shows, as JAX's `core.pp_eqn_rules` (dot_general hides
+ * None-valued params and prints its dimension numbers as lists). Primitive files register entries.
+ */
+export const ppParamsRules = new Map<Primitive, (params: AnyParams) => Record<string, unknown>>();
+
 /** A param value in Python's repr style, as JAX prints params (tuples, True/False, None). */
 function formatParam(v: unknown, indent: number, names: Map<Var, string>): string {
   if (v === null || v === undefined) return "None";
@@ -125,7 +131,7 @@ function prettyPrint(jaxpr: Jaxpr, indent: number, outer?: Map<Var, string>): st
   const head = `{ lambda ${jaxpr.constVars.map(binder).join(" ")}; ${jaxpr.inBinders.map(binder).join(" ")}. let`;
   const lines = jaxpr.eqns.map((eqn) => {
     const outs = eqn.outBinders.map(binder).join(" ") || "_";
-    const params = Object.entries(eqn.params)
+    const params = Object.entries(ppParamsRules.get(eqn.primitive)?.(eqn.params) ?? eqn.params)
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([k, v]) => `${k}=${formatParam(v, indent + 4, names)}`);
     const p = params.length ? `[${params.join(" ")}]` : "";

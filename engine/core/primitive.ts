@@ -53,6 +53,17 @@ export enum Primitive {
   // [end elementwise]
 
   // [reductions-linalg] primitives
+  ReduceMin = "reduce_min",
+  ReduceProd = "reduce_prod",
+  ReduceAnd = "reduce_and",
+  ReduceOr = "reduce_or",
+  Argmax = "argmax",
+  Argmin = "argmin",
+  Cumsum = "cumsum",
+  Cumprod = "cumprod",
+  Cummax = "cummax",
+  Cummin = "cummin",
+  DotGeneral = "dot_general",
   // [end reductions-linalg]
 
   // [shape-indexing] primitives
@@ -161,6 +172,26 @@ export interface PrimitiveParams {
   // [end elementwise]
 
   // [reductions-linalg] params
+  [Primitive.ReduceMin]: { axes: readonly number[] };
+  [Primitive.ReduceProd]: { axes: readonly number[] };
+  [Primitive.ReduceAnd]: { axes: readonly number[] };
+  [Primitive.ReduceOr]: { axes: readonly number[] };
+  [Primitive.Argmax]: { axes: readonly number[]; index_dtype: DType };
+  [Primitive.Argmin]: { axes: readonly number[]; index_dtype: DType };
+  [Primitive.Cumsum]: { axis: number; reverse: boolean };
+  [Primitive.Cumprod]: { axis: number; reverse: boolean };
+  [Primitive.Cummax]: { axis: number; reverse: boolean };
+  [Primitive.Cummin]: { axis: number; reverse: boolean };
+  /** ((lhs_contracting, rhs_contracting), (lhs_batch, rhs_batch)), as lax.dot_general takes them. */
+  [Primitive.DotGeneral]: {
+    dimension_numbers: readonly [
+      readonly [readonly number[], readonly number[]],
+      readonly [readonly number[], readonly number[]],
+    ];
+    precision: null;
+    /** The result dtype; null (lax.dot_general's default) means the operands' dtype. */
+    preferred_element_type: DType | null;
+  };
   // [end reductions-linalg]
 
   // [shape-indexing] params

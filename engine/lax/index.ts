@@ -17,6 +17,25 @@ export function mul(x: Tracer, y: Tracer): Tracer {
 // [end elementwise]
 
 // [reductions-linalg] lax
+export {
+  dotGeneral,
+  dot,
+  reduceSum,
+  reduceMax,
+  reduceMin,
+  reduceProd,
+  reduceAnd,
+  reduceOr,
+  argmax,
+  argmin,
+  cumsum,
+  cumprod,
+  cummax,
+  cummin,
+  type DotDimensionNumbers,
+  type DotOptions,
+  type CumulativeOptions,
+} from "./reductions-linalg.js";
 // [end reductions-linalg]
 
 // [shape-indexing] lax

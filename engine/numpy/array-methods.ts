@@ -11,6 +11,10 @@ import * as so from "./shape-ops.js";
 // [random-sort] imports
 import * as srt from "./sorting.js";
 // [end random-sort]
+// [reductions-linalg] imports
+import * as cum from "./cumulative.js";
+import * as la from "./linalg.js";
+// [end reductions-linalg]
 
 declare module "../core/trace.js" {
   interface Tracer {
@@ -35,6 +39,18 @@ declare module "../core/trace.js" {
     // [end elementwise]
 
     // [reductions-linalg] method types
+    min(axis?: red.AxisArg | red.ReduceOptions): Tracer;
+    prod(axis?: red.AxisArg | red.ReduceOptions): Tracer;
+    argmax(axis?: number | null | red.ArgOptions): Tracer;
+    argmin(axis?: number | null | red.ArgOptions): Tracer;
+    all(axis?: red.AxisArg | red.ReduceOptions): Tracer;
+    any(axis?: red.AxisArg | red.ReduceOptions): Tracer;
+    cumsum(axis?: number | null | cum.CumulativeOptions): Tracer;
+    cumprod(axis?: number | null | cum.CumulativeOptions): Tracer;
+    var(axis?: red.AxisArg | red.VarOptions): Tracer;
+    std(axis?: red.AxisArg | red.VarOptions): Tracer;
+    dot(other: ArrayLike): Tracer;
+    matmul(other: ArrayLike): Tracer;
     // [end reductions-linalg]
 
     // [shape-indexing] method types
@@ -95,6 +111,42 @@ const methods: Record<string, (this: Tracer, ...args: never[]) => Tracer> = {
   // [end elementwise]
 
   // [reductions-linalg] methods
+  min(this: Tracer, axis?: red.AxisArg | red.ReduceOptions) {
+    return red.min(this, axis);
+  },
+  prod(this: Tracer, axis?: red.AxisArg | red.ReduceOptions) {
+    return red.prod(this, axis);
+  },
+  argmax(this: Tracer, axis?: number | null | red.ArgOptions) {
+    return red.argmax(this, axis);
+  },
+  argmin(this: Tracer, axis?: number | null | red.ArgOptions) {
+    return red.argmin(this, axis);
+  },
+  all(this: Tracer, axis?: red.AxisArg | red.ReduceOptions) {
+    return red.all(this, axis);
+  },
+  any(this: Tracer, axis?: red.AxisArg | red.ReduceOptions) {
+    return red.any(this, axis);
+  },
+  cumsum(this: Tracer, axis?: number | null | cum.CumulativeOptions) {
+    return cum.cumsum(this, axis);
+  },
+  cumprod(this: Tracer, axis?: number | null | cum.CumulativeOptions) {
+    return cum.cumprod(this, axis);
+  },
+  var(this: Tracer, axis?: red.AxisArg | red.VarOptions) {
+    return red.var_(this, axis);
+  },
+  std(this: Tracer, axis?: red.AxisArg | red.VarOptions) {
+    return red.std(this, axis);
+  },
+  dot(this: Tracer, o: ArrayLike) {
+    return la.dot(this, o);
+  },
+  matmul(this: Tracer, o: ArrayLike) {
+    return la.matmul(this, o);
+  },
   // [end reductions-linalg]
 
   // [shape-indexing] methods

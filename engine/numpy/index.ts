@@ -50,6 +50,21 @@ export type { DType } from "../dtype.js";
 // [end elementwise]
 
 // [reductions-linalg] exports
+export {
+  prod,
+  min,
+  all,
+  any,
+  var_ as var,
+  std,
+  argmax,
+  argmin,
+  type VarOptions,
+  type ArgOptions,
+} from "./reductions.js";
+export { cumsum, cumprod, type CumulativeOptions } from "./cumulative.js";
+export { dot, vdot, inner, outer, tensordot, matmul } from "./linalg.js";
+export { einsum } from "./einsum.js";
 // [end reductions-linalg]
 
 // [shape-indexing] exports

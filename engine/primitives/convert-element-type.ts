@@ -16,6 +16,8 @@ function convertHost(x: TypedArray, to: DType): TypedArray {
 }
 
 function convertWgsl(x: string, from: DType, to: DType): string {
+  // Floats test their bits (sign dropped, so -0 is false): `x != 0.0` may drop NaN under finite-math.
+  if (to === "bool" && from === "float32") return `select(0u, 1u, (bitcast<u32>(${x}) & 0x7fffffffu) != 0u)`;
   if (to === "bool") return `select(0u, 1u, ${x} != ${wgslStorageType(from)}(0))`;
   return `${wgslStorageType(to)}(${x})`;
 }

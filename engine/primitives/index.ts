@@ -16,6 +16,10 @@ import { unaryPrimitiveRules } from "./unary.js";
 // [end elementwise]
 
 // [reductions-linalg] imports
+import { moreReducePrimitiveRules } from "./reduce.js";
+import { argMinMaxRules } from "./argminmax.js";
+import { cumulativeRules } from "./cumulative.js";
+import { dotGeneralRules } from "./dot-general.js";
 // [end reductions-linalg]
 
 // [shape-indexing] imports
@@ -40,6 +44,10 @@ export const primitiveRules: RuleTable = {
   // [end elementwise]
 
   // [reductions-linalg] rules
+  ...moreReducePrimitiveRules,
+  ...argMinMaxRules,
+  ...cumulativeRules,
+  [Primitive.DotGeneral]: dotGeneralRules,
   // [end reductions-linalg]
 
   // [shape-indexing] rules

@@ -1,33 +1,88 @@
-/** Reductions over a set of axes: reduce_sum, reduce_max. */
+/** Reductions over a set of axes: reduce_sum, reduce_max, reduce_min, reduce_prod, reduce_and, reduce_or. */
 import { ShapedArray } from "../core/aval.js";
 import { Primitive, type ReducePrimitive } from "../core/primitive.js";
 import { hostArray, type TypedArray } from "../dtype.js";
 import { stridesOf } from "../shape.js";
 import type { Fn2 } from "../backend/cpu/loops.js";
-import { LOWEST, stridedSource, wgslStorageType } from "../backend/webgpu/wgsl.js";
+import { HIGHEST, LOWEST, stridedSource, wgslStorageType } from "../backend/webgpu/wgsl.js";
 import { checkAxes } from "./checks.js";
 import type { PrimitiveRules, RuleGroup } from "./rules.js";
+
+/** Every reduction over axes (reduce_sum and reduce_max plus the ones added with the reductions area). */
+export type AxesReducePrimitive =
+  ReducePrimitive | Primitive.ReduceMin | Primitive.ReduceProd | Primitive.ReduceAnd | Primitive.ReduceOr;
 
 interface ReduceSpec {
   /** Identity for the CPU loop, per output dtype. */
   init: (dtype: string) => number;
   combine: Fn2;
-  wgslInit: (t: string) => string;
-  wgslCombine: (acc: string, x: string) => string;
+  wgslInit: (t: string, dtype: string) => string;
+  wgslCombine: (acc: string, x: string, t: string) => string;
+  /** Which operand dtypes the reduction takes (lax: and/or are logical on bool, bitwise on integers). */
+  accepts: (dtype: string) => boolean;
 }
 
-const SPECS: Record<ReducePrimitive, ReduceSpec> = {
+/** NaN test that survives WGSL compilers which assume finite math: exponent all ones, mantissa non-zero. */
+export const wgslIsNan = (e: string): string => `((bitcast<u32>(${e}) & 0x7fffffffu) > 0x7f800000u)`;
+/**
+ * An f32 from its bits at run time: WGSL rejects a constant expression whose value is inf or NaN, so
+ * the bits are or-ed with `(i & 0u)` (the invocation index makes it a runtime expression).
+ */
+export const wgslF32Bits = (bits: string): string => `bitcast<f32>(${bits} | (i & 0u))`;
+export const WGSL_NAN = wgslF32Bits("0x7fc00000u");
+
+/** max/min with NaN propagation on floats (XLA's semantics; WGSL's max/min may drop a NaN). */
+function wgslMinMax(fn: "max" | "min", a: string, x: string, t: string): string {
+  if (t !== "f32") return `${fn}(${a}, ${x})`;
+  return `select(${fn}(${a}, ${x}), ${WGSL_NAN}, ${wgslIsNan(a)} || ${wgslIsNan(x)})`;
+}
+
+const notBool = (d: string) => d !== "bool";
+const boolOrInt = (d: string) => d === "bool" || d === "int32" || d === "uint32";
+
+const SPECS: Record<AxesReducePrimitive, ReduceSpec> = {
   [Primitive.ReduceSum]: {
     init: () => 0,
     combine: (a, b) => a + b,
     wgslInit: (t) => `${t}(0)`,
     wgslCombine: (a, x) => `${a} + ${x}`,
+    accepts: notBool,
   },
   [Primitive.ReduceMax]: {
     init: (d) => (d === "int32" ? -2147483648 : d === "uint32" ? 0 : -Infinity),
     combine: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b)),
-    wgslInit: (t) => LOWEST[t],
-    wgslCombine: (a, x) => `max(${a}, ${x})`,
+    wgslInit: (t) => (t === "f32" ? wgslF32Bits("0xff800000u") : LOWEST[t]),
+    wgslCombine: (a, x, t) => wgslMinMax("max", a, x, t),
+    accepts: notBool,
+  },
+  [Primitive.ReduceMin]: {
+    init: (d) => (d === "int32" ? 2147483647 : d === "uint32" ? 4294967295 : Infinity),
+    combine: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b)),
+    wgslInit: (t) => (t === "f32" ? wgslF32Bits("0x7f800000u") : HIGHEST[t]),
+    wgslCombine: (a, x, t) => wgslMinMax("min", a, x, t),
+    accepts: notBool,
+  },
+  [Primitive.ReduceProd]: {
+    init: () => 1,
+    combine: (a, b) => a * b,
+    wgslInit: (t) => `${t}(1)`,
+    wgslCombine: (a, x) => `${a} * ${x}`,
+    accepts: notBool,
+  },
+  // Logical on bool (stored 0/1), bitwise on integers; the identity is all ones.
+  [Primitive.ReduceAnd]: {
+    init: (d) => (d === "bool" ? 1 : d === "uint32" ? 4294967295 : -1),
+    combine: (a, b) => a & b,
+    wgslInit: (t, d) => (d === "bool" ? "1u" : t === "i32" ? "i32(-1)" : "0xffffffffu"),
+    wgslCombine: (a, x) => `${a} & ${x}`,
+    accepts: boolOrInt,
+  },
+  [Primitive.ReduceOr]: {
+    init: () => 0,
+    combine: (a, b) => a | b,
+    wgslInit: (t) => `${t}(0)`,
+    wgslCombine: (a, x) => `${a} | ${x}`,
+    accepts: boolOrInt,
   },
 };
 
@@ -61,13 +116,13 @@ function reduceHost(
   return y;
 }
 
-function reduceRules<P extends ReducePrimitive>(prim: P): PrimitiveRules<P> {
+function reduceRules<P extends AxesReducePrimitive>(prim: P): PrimitiveRules<P> {
   const spec = SPECS[prim];
   return {
     abstractEval: ([x], params) => {
       const { axes } = params as { axes: readonly number[] };
       checkAxes(prim, x, axes);
-      if (x.dtype === "bool") throw new TypeError(`${prim} does not accept dtype bool`);
+      if (!spec.accepts(x.dtype)) throw new TypeError(`${prim} does not accept dtype ${x.dtype}`);
       return [
         new ShapedArray(
           x.shape.filter((_, i) => !axes.includes(i)),
@@ -95,11 +150,14 @@ function reduceRules<P extends ReducePrimitive>(prim: P): PrimitiveRules<P> {
       const offset =
         reduced.map((d, j) => `((r / ${redStrides[j]}u) % ${x.shape[d]}u) * ${inStrides[d]}u`).join(" + ") ||
         "0u";
+      // An empty reduction is its identity (and `% 0u` would not compile). The input must still be
+      // used, or the automatic bind group layout drops its binding (buffers hold at least one word).
+      if (count === 0) return { body: `_ = in0[0];\n  out[i] = ${spec.wgslInit(t, out.dtype)};` };
       return {
         body: `${base}
-  var acc: ${t} = ${spec.wgslInit(t)};
+  var acc: ${t} = ${spec.wgslInit(t, out.dtype)};
   for (var r = 0u; r < ${count}u; r = r + 1u) {
-    acc = ${spec.wgslCombine("acc", `in0[src + ${offset}]`)};
+    acc = ${spec.wgslCombine("acc", `in0[src + ${offset}]`, t)};
   }
   out[i] = acc;`,
       };
@@ -110,4 +168,14 @@ function reduceRules<P extends ReducePrimitive>(prim: P): PrimitiveRules<P> {
 export const reducePrimitiveRules: RuleGroup<ReducePrimitive> = {
   [Primitive.ReduceSum]: reduceRules(Primitive.ReduceSum),
   [Primitive.ReduceMax]: reduceRules(Primitive.ReduceMax),
+};
+
+/** The reductions added by the reductions-linalg area (spread into the table in its own section). */
+export const moreReducePrimitiveRules: RuleGroup<
+  Primitive.ReduceMin | Primitive.ReduceProd | Primitive.ReduceAnd | Primitive.ReduceOr
+> = {
+  [Primitive.ReduceMin]: reduceRules(Primitive.ReduceMin),
+  [Primitive.ReduceProd]: reduceRules(Primitive.ReduceProd),
+  [Primitive.ReduceAnd]: reduceRules(Primitive.ReduceAnd),
+  [Primitive.ReduceOr]: reduceRules(Primitive.ReduceOr),
 };
