@@ -19,6 +19,8 @@ import { unaryPrimitiveRules } from "./unary.js";
 // [end reductions-linalg]
 
 // [shape-indexing] imports
+import { gatherScatterPrimitiveRules } from "./gather-scatter.js";
+import { slicingPrimitiveRules } from "./slicing.js";
 // [end shape-indexing]
 
 // [random-sort] imports
@@ -39,6 +41,8 @@ export const primitiveRules: RuleTable = {
   // [end reductions-linalg]
 
   // [shape-indexing] rules
+  ...slicingPrimitiveRules,
+  ...gatherScatterPrimitiveRules,
   // [end shape-indexing]
 
   // [random-sort] rules
