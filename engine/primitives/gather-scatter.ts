@@ -39,8 +39,9 @@ function wgslConst(v: number, dtype: DType): string {
     case "u32":
       return `${v >>> 0}u`;
     default:
-      if (Number.isNaN(v)) return "bitcast<f32>(0x7fc00000u)";
-      if (!Number.isFinite(v)) return v > 0 ? "bitcast<f32>(0x7f800000u)" : "bitcast<f32>(0xff800000u)";
+      // WGSL rejects NaN and infinities in constant expressions: `i & 0u` keeps the bitcast at run time.
+      if (Number.isNaN(v)) return "bitcast<f32>(0x7fc00000u | (i & 0u))";
+      if (!Number.isFinite(v)) return `bitcast<f32>(${v > 0 ? "0x7f800000u" : "0xff800000u"} | (i & 0u))`;
       return `f32(${v})`;
   }
 }
