@@ -234,7 +234,8 @@ function windowStart(
 
 /** WGSL statements defining s0.. (i32 window starts) and `oob` from batch coordinates b0.. and index base `ib`. */
 function wgslWindowStart(g: Geometry, clip: boolean): string {
-  const lines = ["var oob = false;"];
+  // `_ = in1[0]` keeps the indices bound when no entry is read (layout "auto" drops unused bindings).
+  const lines = ["_ = in1[0];", "var oob = false;"];
   g.operand.forEach((_, d) => lines.push(`var s${d} = 0;`));
   for (let k = 0; k < g.n; k++) {
     const d = g.startIndexMap[k];
