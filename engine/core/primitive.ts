@@ -4,6 +4,9 @@
  * by this enum (`Record<Primitive, ...>`), so adding a primitive without its rules is a type error.
  */
 import type { DType } from "../dtype.js";
+// [shape-indexing] imports
+import type { GatherParams, ScatterParams } from "./dimension-numbers.js";
+// [end shape-indexing]
 
 export enum Primitive {
   // elementwise unary
@@ -67,6 +70,19 @@ export enum Primitive {
   // [end reductions-linalg]
 
   // [shape-indexing] primitives
+  Concatenate = "concatenate",
+  Pad = "pad",
+  Slice = "slice",
+  Rev = "rev",
+  Squeeze = "squeeze",
+  DynamicSlice = "dynamic_slice",
+  DynamicUpdateSlice = "dynamic_update_slice",
+  Gather = "gather",
+  Scatter = "scatter",
+  ScatterAdd = "scatter-add",
+  ScatterMul = "scatter-mul",
+  ScatterMin = "scatter-min",
+  ScatterMax = "scatter-max",
   // [end shape-indexing]
 
   // [random-sort] primitives
@@ -195,6 +211,24 @@ export interface PrimitiveParams {
   // [end reductions-linalg]
 
   // [shape-indexing] params
+  [Primitive.Concatenate]: { dimension: number };
+  /** (low, high, interior) per axis; low/high may be negative (cropping), as in lax.pad. */
+  [Primitive.Pad]: { padding_config: readonly (readonly [number, number, number])[] };
+  [Primitive.Slice]: {
+    start_indices: readonly number[];
+    limit_indices: readonly number[];
+    strides: readonly number[] | null;
+  };
+  [Primitive.Rev]: { dimensions: readonly number[] };
+  [Primitive.Squeeze]: { dimensions: readonly number[] };
+  [Primitive.DynamicSlice]: { slice_sizes: readonly number[] };
+  [Primitive.DynamicUpdateSlice]: NoParams;
+  [Primitive.Gather]: GatherParams;
+  [Primitive.Scatter]: ScatterParams;
+  [Primitive.ScatterAdd]: ScatterParams;
+  [Primitive.ScatterMul]: ScatterParams;
+  [Primitive.ScatterMin]: ScatterParams;
+  [Primitive.ScatterMax]: ScatterParams;
   // [end shape-indexing]
 
   // [random-sort] params

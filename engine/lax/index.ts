@@ -39,6 +39,34 @@ export {
 // [end reductions-linalg]
 
 // [shape-indexing] lax
+export {
+  concatenate,
+  pad,
+  slice,
+  rev,
+  squeeze,
+  expandDims,
+  dynamicSlice,
+  dynamicSlice as dynamic_slice,
+  dynamicUpdateSlice,
+  dynamicUpdateSlice as dynamic_update_slice,
+  gather,
+  scatter,
+  scatterAdd,
+  scatterAdd as scatter_add,
+  scatterMul,
+  scatterMin,
+  scatterMax,
+  GatherDimensionNumbers,
+  ScatterDimensionNumbers,
+  GatherScatterMode,
+  type PaddingConfig,
+  type GatherOptions,
+  type ScatterOptions,
+  type GatherDimensionNumbersInit,
+  type ScatterDimensionNumbersInit,
+  type GatherScatterModeLike,
+} from "./slicing.js";
 // [end shape-indexing]
 
 // [random-sort] lax

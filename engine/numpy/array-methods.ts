@@ -15,6 +15,12 @@ import * as srt from "./sorting.js";
 import * as cum from "./cumulative.js";
 import * as la from "./linalg.js";
 // [end reductions-linalg]
+// [shape-indexing] imports
+import * as idx from "./indexing.js";
+import * as joining from "./joining.js";
+import * as rearrange from "./rearrange.js";
+import * as tk from "./take.js";
+// [end shape-indexing]
 
 declare module "../core/trace.js" {
   interface Tracer {
@@ -54,6 +60,14 @@ declare module "../core/trace.js" {
     // [end reductions-linalg]
 
     // [shape-indexing] method types
+    /** numpy indexing: `x.slice(0, "1:3", null, "...", [2, 0])` is numpy's `x[0, 1:3, None, ..., [2, 0]]`. */
+    slice(...indices: idx.Index[]): Tracer;
+    /** JAX's `x.at[...]`: `x.at(1, ":").set(v)` returns a new array; `x` is unchanged. */
+    at(...indices: idx.Index[]): idx.IndexUpdateRef;
+    flatten(): Tracer;
+    swapaxes(axis1: number, axis2: number): Tracer;
+    take(indices: ArrayLike, options?: number | null | tk.TakeOptions): Tracer;
+    repeat(repeats: number | readonly number[], axis?: number | null | joining.RepeatOptions): Tracer;
     // [end shape-indexing]
 
     // [random-sort] method types
@@ -150,6 +164,21 @@ const methods: Record<string, (this: Tracer, ...args: never[]) => Tracer> = {
   // [end reductions-linalg]
 
   // [shape-indexing] methods
+  slice(this: Tracer, ...indices: idx.Index[]) {
+    return idx.sliceMethod(this, indices);
+  },
+  flatten(this: Tracer) {
+    return so.ravel(this);
+  },
+  swapaxes(this: Tracer, axis1: number, axis2: number) {
+    return rearrange.swapaxes(this, axis1, axis2);
+  },
+  take(this: Tracer, indices: ArrayLike, options?: number | null | tk.TakeOptions) {
+    return tk.take(this, indices, options);
+  },
+  repeat(this: Tracer, repeats: number | readonly number[], axis?: number | null | joining.RepeatOptions) {
+    return joining.repeat(this, repeats, axis);
+  },
   // [end shape-indexing]
 
   // [random-sort] methods
@@ -161,6 +190,17 @@ const methods: Record<string, (this: Tracer, ...args: never[]) => Tracer> = {
   },
   // [end random-sort]
 };
+
+// [shape-indexing] at
+// `at` returns an update reference, not an array, so it is installed beside the table.
+Object.defineProperty(Tracer.prototype, "at", {
+  value: function (this: Tracer, ...indices: idx.Index[]) {
+    return new idx.IndexUpdateRef(this, indices);
+  },
+  writable: true,
+  configurable: true,
+});
+// [end shape-indexing]
 
 for (const [name, fn] of Object.entries(methods)) {
   Object.defineProperty(Tracer.prototype, name, { value: fn, writable: true, configurable: true });

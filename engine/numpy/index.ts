@@ -68,6 +68,36 @@ export { einsum } from "./einsum.js";
 // [end reductions-linalg]
 
 // [shape-indexing] exports
+export {
+  concatenate,
+  stack,
+  hstack,
+  vstack,
+  split,
+  tile,
+  repeat,
+  type AxisOption,
+  type RepeatOptions,
+} from "./joining.js";
+export {
+  moveaxis,
+  swapaxes,
+  flip,
+  roll,
+  pad,
+  type PadWidth,
+  type PadMode,
+  type PadOptions,
+} from "./rearrange.js";
+export { take, takeAlongAxis, type TakeOptions, type TakeAlongAxisOptions } from "./take.js";
+export {
+  index,
+  IndexUpdateRef,
+  type Index,
+  type SliceSpec,
+  type GetOptions,
+  type UpdateOptions,
+} from "./indexing.js";
 // [end shape-indexing]
 
 // [random-sort] exports

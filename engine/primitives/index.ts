@@ -23,6 +23,8 @@ import { dotGeneralRules } from "./dot-general.js";
 // [end reductions-linalg]
 
 // [shape-indexing] imports
+import { gatherScatterPrimitiveRules } from "./gather-scatter.js";
+import { slicingPrimitiveRules } from "./slicing.js";
 // [end shape-indexing]
 
 // [random-sort] imports
@@ -51,6 +53,8 @@ export const primitiveRules: RuleTable = {
   // [end reductions-linalg]
 
   // [shape-indexing] rules
+  ...slicingPrimitiveRules,
+  ...gatherScatterPrimitiveRules,
   // [end shape-indexing]
 
   // [random-sort] rules
