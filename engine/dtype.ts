@@ -47,7 +47,16 @@ export function isInteger(d: DType): boolean {
 // The join of two nodes is the least node above both. int32 with uint32 joins at i64, which we do
 // not have: like JAX without x64 it becomes int32. bool scalars are not weak (as Python's bools).
 type LatticeNode = "bool" | "i*" | "uint32" | "int32" | "i64" | "f*" | "float16" | "float32";
-const LATTICE_ORDER: readonly LatticeNode[] = ["bool", "i*", "uint32", "int32", "i64", "f*", "float16", "float32"];
+const LATTICE_ORDER: readonly LatticeNode[] = [
+  "bool",
+  "i*",
+  "uint32",
+  "int32",
+  "i64",
+  "f*",
+  "float16",
+  "float32",
+];
 const UPPER: Record<LatticeNode, readonly LatticeNode[]> = {
   bool: LATTICE_ORDER,
   "i*": ["i*", "uint32", "int32", "i64", "f*", "float16", "float32"],
