@@ -14,8 +14,14 @@ import { checkArity, describe, elementwiseResult } from "./checks.js";
 import type { PrimitiveRules, RuleGroup } from "./rules.js";
 import { erf } from "./erf.js";
 
-const NAN = "bitcast<f32>(0x7fc00000u)";
-const INF = "bitcast<f32>(0x7f800000u)";
+// NaN and inf from runtime bits: Tint rejects a constant expression whose value is NaN or inf.
+const NAN = "bitcast<f32>(nanBits)";
+const INF = "bitcast<f32>(infBits)";
+/** Declares the bits that NAN and INF read, when a body uses them. */
+const withSpecials = (body: string): string =>
+  (body.includes("nanBits") ? "var nanBits = 0x7fc00000u;\n  " : "") +
+  (body.includes("infBits") ? "var infBits = 0x7f800000u;\n  " : "") +
+  body;
 /** log1p(t) by Goldberg's trick (accurate near 0), as a WGSL expression of a `let` named t. */
 const LOG1P_T = "select(log(1.0 + t) * t / ((1.0 + t) - 1.0), t, (1.0 + t) == 1.0)";
 
@@ -43,8 +49,15 @@ const FLOAT_UNARY: Record<FloatUnary, { cpu: Fn1; wgsl: string }> = {
   if (y > 0.0 && y < 1e12) { y = y - (y * y * y - a) / (3.0 * y * y); }
   out[i] = select(sign(x) * y, x, !(a > 0.0) || a == ${INF});`,
   },
-  [Primitive.Asin]: { cpu: Math.asin, wgsl: `out[i] = select(asin(x), ${NAN}, !(abs(x) <= 1.0));` },
-  [Primitive.Acos]: { cpu: Math.acos, wgsl: `out[i] = select(acos(x), ${NAN}, !(abs(x) <= 1.0));` },
+  // lavapipe's asin/acos are off by 1e-4; atan2 with sqrt((1 - x)(1 + x)) is accurate to float32.
+  [Primitive.Asin]: {
+    cpu: Math.asin,
+    wgsl: `out[i] = select(atan2(x, sqrt((1.0 - x) * (1.0 + x))), ${NAN}, !(abs(x) <= 1.0));`,
+  },
+  [Primitive.Acos]: {
+    cpu: Math.acos,
+    wgsl: `out[i] = select(atan2(sqrt((1.0 - x) * (1.0 + x)), x), ${NAN}, !(abs(x) <= 1.0));`,
+  },
   [Primitive.Atan]: { cpu: Math.atan, wgsl: "out[i] = atan(x);" },
   // sinh = (e^a - e^-a)/2 with e^a/2 = h * h/2, h = e^(a/2) (no early overflow); Taylor below 0.5.
   [Primitive.Sinh]: {
@@ -118,7 +131,7 @@ function floatUnaryRules<P extends FloatUnary>(prim: P): PrimitiveRules<P> {
       return [x];
     },
     cpu: ([x], _in, [out]) => [map1(x, out, spec.cpu)],
-    wgsl: ([x]) => ({ body: `let x = ${at(0, x)};\n  ${spec.wgsl}` }),
+    wgsl: ([x]) => ({ body: withSpecials(`let x = ${at(0, x)};\n  ${spec.wgsl}`) }),
   };
 }
 
