@@ -151,3 +151,6 @@ export function astype(x: ArrayLike, dtype: DType): Tracer {
 
 // numpy's trig/hyperbolic relatives built from primitives.
 export const sigmoid = unaryFloat(Primitive.Logistic);
+
+// For the array methods (x.clip(), x.round()), which reach the elementwise functions through this module.
+export { clip, round } from "./math.js";
