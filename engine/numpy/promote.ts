@@ -1,4 +1,6 @@
 /** numpy's implicit rules for operands: dtype promotion (weak scalars defer) and shape broadcasting. */
+import { ShapedArray } from "../core/aval.js";
+import { literalArray } from "../core/from-host.js";
 import { Primitive } from "../core/primitive.js";
 import { bind1, Tracer } from "../core/trace.js";
 import { isFloating, joinTypes, type DType, type WeakDType } from "../dtype.js";
@@ -28,10 +30,13 @@ export function promoteDTypes(...xs: ArrayLike[]): Tracer[] {
   const target = joined?.dtype ?? "float32";
   const weak = joined?.weak ?? true;
   return xs.map((x) => {
+    // JS scalars become literals of the joined dtype, weak when the join is (true + true is strong bool).
     const a =
       x instanceof Tracer
         ? x
-        : asArray(x, typeof x === "number" || typeof x === "boolean" ? target : undefined);
+        : typeof x === "number" || typeof x === "boolean"
+          ? literalArray(x, new ShapedArray([], target, weak))
+          : asArray(x);
     // JAX converts every operand to (dtype, weak) of the join; same-dtype operands stay as they are.
     return a.dtype === target ? a : convert(a, target, weak);
   });
