@@ -42,24 +42,61 @@ export function isInteger(d: DType): boolean {
   return d === "int32" || d === "uint32";
 }
 
-// Promotion lattice restricted to our dtypes (JAX's table): bool < uint32/int32 < float16 < float32,
-// and int32 with uint32 promotes to int32 (JAX would go to int64, which we do not have).
-const RANK: Record<DType, number> = { bool: 0, uint32: 1, int32: 2, float16: 3, float32: 4 };
+// JAX's type promotion lattice restricted to our dtypes, with its weak types i* (a JS integer) and
+// f* (a JS fraction): bool -> i* -> {uint32, int32}; uint32, int32 -> i64 -> f* -> float16 -> float32.
+// The join of two nodes is the least node above both. int32 with uint32 joins at i64, which we do
+// not have: like JAX without x64 it becomes int32. bool scalars are not weak (as Python's bools).
+type LatticeNode = "bool" | "i*" | "uint32" | "int32" | "i64" | "f*" | "float16" | "float32";
+const LATTICE_ORDER: readonly LatticeNode[] = [
+  "bool",
+  "i*",
+  "uint32",
+  "int32",
+  "i64",
+  "f*",
+  "float16",
+  "float32",
+];
+const UPPER: Record<LatticeNode, readonly LatticeNode[]> = {
+  bool: LATTICE_ORDER,
+  "i*": ["i*", "uint32", "int32", "i64", "f*", "float16", "float32"],
+  uint32: ["uint32", "i64", "f*", "float16", "float32"],
+  int32: ["int32", "i64", "f*", "float16", "float32"],
+  i64: ["i64", "f*", "float16", "float32"],
+  "f*": ["f*", "float16", "float32"],
+  float16: ["float16", "float32"],
+  float32: ["float32"],
+};
+
+function latticeNode(dtype: DType, weak: boolean): LatticeNode {
+  if (weak && dtype === "int32") return "i*";
+  if (weak && dtype === "float32") return "f*";
+  return dtype;
+}
+
+/** A dtype with JAX's weak-type flag. */
+export interface WeakDType {
+  dtype: DType;
+  weak: boolean;
+}
+
+/** JAX's `_lattice_result_type` for two operands: the joined dtype and whether it is still weak. */
+export function joinTypes(a: WeakDType, b: WeakDType): WeakDType {
+  const na = latticeNode(a.dtype, a.weak);
+  const upperB = UPPER[latticeNode(b.dtype, b.weak)];
+  const join = UPPER[na].find((n) => upperB.includes(n)) ?? "float32";
+  if (join === "i*") return { dtype: "int32", weak: true };
+  if (join === "f*") return { dtype: "float32", weak: true };
+  if (join === "i64") return { dtype: "int32", weak: false };
+  return { dtype: join, weak: false };
+}
 
 /**
  * Result dtype of a binary operation. A weak-typed operand (a JS number) adopts the other operand's
  * dtype unless it needs a higher category (a float scalar with an int array gives float32), as in JAX.
  */
 export function promoteTypes(a: DType, b: DType, weakA = false, weakB = false): DType {
-  if (a === b) return a;
-  if (weakA && !weakB) return weakCombine(a, b);
-  if (weakB && !weakA) return weakCombine(b, a);
-  return RANK[a] >= RANK[b] ? a : b;
-}
-
-function weakCombine(weak: DType, strong: DType): DType {
-  const category = (d: DType) => (isFloating(d) ? 2 : isInteger(d) ? 1 : 0);
-  return category(weak) > category(strong) ? weak : strong;
+  return joinTypes({ dtype: a, weak: weakA }, { dtype: b, weak: weakB }).dtype;
 }
 
 /** The dtype JAX gives a JS value: booleans are bool, numbers float32 (weakly typed). */

@@ -53,6 +53,26 @@ export enum Primitive {
   ReduceMax = "reduce_max",
 
   // [elementwise] primitives
+  Exp2 = "exp2",
+  Cbrt = "cbrt",
+  Asin = "asin",
+  Acos = "acos",
+  Atan = "atan",
+  Sinh = "sinh",
+  Cosh = "cosh",
+  Asinh = "asinh",
+  Acosh = "acosh",
+  Atanh = "atanh",
+  Erf = "erf",
+  Round = "round",
+  IsFinite = "is_finite",
+  IntegerPow = "integer_pow",
+  Atan2 = "atan2",
+  Rem = "rem",
+  And = "and",
+  Or = "or",
+  Xor = "xor",
+  Not = "not",
   // [end elementwise]
 
   // [reductions-linalg] primitives
@@ -185,6 +205,28 @@ export interface PrimitiveParams {
   [Primitive.ReduceMax]: { axes: readonly number[] };
 
   // [elementwise] params
+  [Primitive.Exp2]: NoParams;
+  [Primitive.Cbrt]: NoParams;
+  [Primitive.Asin]: NoParams;
+  [Primitive.Acos]: NoParams;
+  [Primitive.Atan]: NoParams;
+  [Primitive.Sinh]: NoParams;
+  [Primitive.Cosh]: NoParams;
+  [Primitive.Asinh]: NoParams;
+  [Primitive.Acosh]: NoParams;
+  [Primitive.Atanh]: NoParams;
+  [Primitive.Erf]: NoParams;
+  /** lax.RoundingMethod: 0 = AWAY_FROM_ZERO (lax.round's default), 1 = TO_NEAREST_EVEN (jnp.round). */
+  [Primitive.Round]: { rounding_method: 0 | 1 };
+  [Primitive.IsFinite]: NoParams;
+  /** x ** y for a static integer y (jnp.power with a JS integer exponent). */
+  [Primitive.IntegerPow]: { y: number };
+  [Primitive.Atan2]: NoParams;
+  [Primitive.Rem]: NoParams;
+  [Primitive.And]: NoParams;
+  [Primitive.Or]: NoParams;
+  [Primitive.Xor]: NoParams;
+  [Primitive.Not]: NoParams;
   // [end elementwise]
 
   // [reductions-linalg] params

@@ -14,6 +14,7 @@ export function mul(x: Tracer, y: Tracer): Tracer {
 }
 
 // [elementwise] lax
+export * from "./elementwise.js";
 // [end elementwise]
 
 // [reductions-linalg] lax

@@ -42,6 +42,15 @@ declare module "../core/trace.js" {
     readonly T: Tracer;
 
     // [elementwise] method types
+    abs(): Tracer;
+    clip(min?: ArrayLike | null, max?: ArrayLike | null): Tracer;
+    round(decimals?: number): Tracer;
+    eq(other: ArrayLike): Tracer;
+    ne(other: ArrayLike): Tracer;
+    lt(other: ArrayLike): Tracer;
+    le(other: ArrayLike): Tracer;
+    gt(other: ArrayLike): Tracer;
+    ge(other: ArrayLike): Tracer;
     // [end elementwise]
 
     // [reductions-linalg] method types
@@ -122,6 +131,33 @@ const methods: Record<string, (this: Tracer, ...args: never[]) => Tracer> = {
   },
 
   // [elementwise] methods
+  abs(this: Tracer) {
+    return ew.abs(this);
+  },
+  clip(this: Tracer, min?: ArrayLike | null, max?: ArrayLike | null) {
+    return ew.clip(this, min, max);
+  },
+  round(this: Tracer, decimals?: number) {
+    return ew.round(this, decimals);
+  },
+  eq(this: Tracer, o: ArrayLike) {
+    return ew.equal(this, o);
+  },
+  ne(this: Tracer, o: ArrayLike) {
+    return ew.notEqual(this, o);
+  },
+  lt(this: Tracer, o: ArrayLike) {
+    return ew.less(this, o);
+  },
+  le(this: Tracer, o: ArrayLike) {
+    return ew.lessEqual(this, o);
+  },
+  gt(this: Tracer, o: ArrayLike) {
+    return ew.greater(this, o);
+  },
+  ge(this: Tracer, o: ArrayLike) {
+    return ew.greaterEqual(this, o);
+  },
   // [end elementwise]
 
   // [reductions-linalg] methods

@@ -38,7 +38,12 @@ function compare(prim: ComparePrimitive, name: string) {
 }
 
 export const negative = unaryAny(Primitive.Neg, "negative");
-export const abs = unaryAny(Primitive.Abs, "abs");
+
+/** |x|; bool and unsigned arrays are returned as they are (jnp.absolute). */
+export function abs(x: ArrayLike): Tracer {
+  const a = asArray(x);
+  return a.dtype === "bool" || a.dtype === "uint32" ? a : bind1(Primitive.Abs, [a], {});
+}
 export const sign = unaryAny(Primitive.Sign, "sign");
 export const sin = unaryFloat(Primitive.Sin);
 export const cos = unaryFloat(Primitive.Cos);
@@ -48,16 +53,32 @@ export const log = unaryFloat(Primitive.Log);
 export const tanh = unaryFloat(Primitive.Tanh);
 export const sqrt = unaryFloat(Primitive.Sqrt);
 export const rsqrt = unaryFloat(Primitive.Rsqrt);
-export const floor = unaryFloat(Primitive.Floor);
-export const ceil = unaryFloat(Primitive.Ceil);
+/** Rounding of floats; integer and bool arrays are returned unchanged (as jnp.floor/ceil now do). */
+function unaryRounding(prim: UnaryPrimitive) {
+  return (x: ArrayLike): Tracer => {
+    const a = asArray(x);
+    return isFloating(a.dtype) ? bind1(prim, [a], {}) : a;
+  };
+}
+export const floor = unaryRounding(Primitive.Floor);
+export const ceil = unaryRounding(Primitive.Ceil);
 export const log1p = unaryFloat(Primitive.Log1p);
 export const expm1 = unaryFloat(Primitive.Expm1);
 
-export const add = binary(Primitive.Add, "add");
+/** A binary op whose bool case is a logical one (jnp.add on bools is `or`, multiply is `and`). */
+function binaryOrBool(prim: BinaryPrimitive, boolPrim: Primitive.And | Primitive.Or, name: string) {
+  return (x: ArrayLike, y: ArrayLike): Tracer => {
+    const [a, b] = promoteArgs(`jnp.${name}`, x, y);
+    return bind1(a.dtype === "bool" ? boolPrim : prim, [a, b], {});
+  };
+}
+
+export const add = binaryOrBool(Primitive.Add, Primitive.Or, "add");
 export const subtract = binary(Primitive.Sub, "subtract");
-export const multiply = binary(Primitive.Mul, "multiply");
-export const maximum = binary(Primitive.Max, "maximum");
-export const minimum = binary(Primitive.Min, "minimum");
+export const multiply = binaryOrBool(Primitive.Mul, Primitive.And, "multiply");
+// max/min of bools are or/and (JAX binds max/min, whose values on bools these are).
+export const maximum = binaryOrBool(Primitive.Max, Primitive.Or, "maximum");
+export const minimum = binaryOrBool(Primitive.Min, Primitive.And, "minimum");
 
 /** True division: integers are divided as floats (numpy's `/`). */
 export function divide(x: ArrayLike, y: ArrayLike): Tracer {
@@ -67,14 +88,40 @@ export function divide(x: ArrayLike, y: ArrayLike): Tracer {
 }
 export const trueDivide = divide;
 
+/**
+ * x ** y as jnp.power: a JS integer exponent gives integer_pow[y] (bool bases become int32); integer
+ * bases with integer exponents multiply by squaring (JAX's _pow_int_int: the exponent's low 6 bits);
+ * everything else promotes and binds pow (in floats).
+ */
 export function power(x: ArrayLike, y: ArrayLike): Tracer {
-  const [a, b] = promoteArgs("jnp.power", x, y);
-  return bind1(Primitive.Pow, [promoteToFloat(a), promoteToFloat(b)], {});
+  if (typeof y === "number" && Number.isInteger(y)) {
+    const a = promoteNumeric(asArray(x));
+    if (y < 0 && !isFloating(a.dtype))
+      throw new TypeError(`jnp.power: integers cannot be raised to a negative power (${a.dtype} ** ${y})`);
+    return bind1(Primitive.IntegerPow, [a], { y });
+  }
+  const [a, b] = promoteArgs("jnp.power", x, y).map(promoteNumeric);
+  if (isFloating(a.dtype)) return bind1(Primitive.Pow, [a, b], {});
+  // Binary exponentiation over the exponent's bits 0..5 (anything larger overflows for |base| > 1).
+  const one = asArray(1, a.dtype);
+  const zero = asArray(0, a.dtype);
+  let base = a;
+  let acc = where(bind1(Primitive.And, [equal(a, zero), notEqual(b, zero)], {}), zero, one);
+  for (let bit = 0; bit < 6; bit++) {
+    const set = notEqual(bind1(Primitive.And, [b, asArray(1 << bit, b.dtype)], {}), zero);
+    acc = where(set, bind1(Primitive.Mul, [acc, base], {}), acc);
+    if (bit < 5) base = bind1(Primitive.Mul, [base, base], {});
+  }
+  return acc;
+}
+
+/** bool becomes int32 (JAX's promote_dtypes_numeric). */
+export function promoteNumeric(a: Tracer): Tracer {
+  return a.dtype === "bool" ? convert(a, "int32", a.weakType) : a;
 }
 
 export function square(x: ArrayLike): Tracer {
-  const a = asArray(x);
-  return bind1(Primitive.Mul, [a, a], {});
+  return power(x, 2);
 }
 
 export function reciprocal(x: ArrayLike): Tracer {
@@ -104,3 +151,6 @@ export function astype(x: ArrayLike, dtype: DType): Tracer {
 
 // numpy's trig/hyperbolic relatives built from primitives.
 export const sigmoid = unaryFloat(Primitive.Logistic);
+
+// For the array methods (x.clip(), x.round()), which reach the elementwise functions through this module.
+export { clip, round } from "./math.js";

@@ -47,6 +47,55 @@ export { reshape, ravel, transpose, broadcastTo, expandDims, squeeze } from "./s
 export type { DType } from "../dtype.js";
 
 // [elementwise] exports
+export {
+  exp2,
+  log2,
+  log10,
+  cbrt,
+  arcsin,
+  arccos,
+  arctan,
+  arctan2,
+  sinh,
+  cosh,
+  arcsinh,
+  arccosh,
+  arctanh,
+  arcsin as asin,
+  arccos as acos,
+  arctan as atan,
+  arctan2 as atan2,
+  arcsinh as asinh,
+  arccosh as acosh,
+  arctanh as atanh,
+  logaddexp,
+  round,
+  around,
+  trunc,
+  fix,
+  clip,
+  fmod,
+  remainder,
+  mod,
+  floorDivide,
+  positive,
+  type RoundOptions,
+  type ClipOptions,
+} from "./math.js";
+export {
+  isnan,
+  isinf,
+  isfinite,
+  logicalAnd,
+  logicalOr,
+  logicalNot,
+  logicalXor,
+  bitwiseAnd,
+  bitwiseOr,
+  bitwiseXor,
+  bitwiseNot,
+  invert,
+} from "./logical.js";
 // [end elementwise]
 
 // [reductions-linalg] exports

@@ -1,7 +1,9 @@
 /** numpy's implicit rules for operands: dtype promotion (weak scalars defer) and shape broadcasting. */
+import { ShapedArray } from "../core/aval.js";
+import { literalArray } from "../core/from-host.js";
 import { Primitive } from "../core/primitive.js";
 import { bind1, Tracer } from "../core/trace.js";
-import { isFloating, promoteTypes, type DType } from "../dtype.js";
+import { isFloating, joinTypes, type DType, type WeakDType } from "../dtype.js";
 import { broadcastShapes, shapeEqual, type Shape } from "../shape.js";
 import { asArray, type ArrayLike } from "./array-like.js";
 import { convert } from "./convert.js";
@@ -12,33 +14,31 @@ function scalarDType(x: number | boolean): DType {
   return Number.isInteger(x) ? "int32" : "float32";
 }
 
-/** Converts operands to their common dtype; JS scalars become weak arrays of that dtype. */
+/** Converts operands to their common dtype (JAX's lattice); JS scalars become weak arrays of it. */
 export function promoteDTypes(...xs: ArrayLike[]): Tracer[] {
-  let dtype: DType | undefined;
-  let weak = true;
+  let joined: WeakDType | undefined;
   for (const x of xs) {
-    const [d, w] =
+    const t: WeakDType =
       x instanceof Tracer
-        ? [x.dtype, x.weakType]
+        ? { dtype: x.dtype, weak: x.weakType }
         : typeof x === "number" || typeof x === "boolean"
-          ? [scalarDType(x), true]
-          : [asArray(x).dtype, false];
-    if (dtype === undefined) {
-      dtype = d;
-      weak = w;
-    } else {
-      dtype = promoteTypes(dtype, d, weak, w);
-      weak = weak && w;
-    }
+          ? { dtype: scalarDType(x), weak: typeof x === "number" }
+          : { dtype: asArray(x).dtype, weak: false };
+    joined = joined === undefined ? joinTypes(t, t) : joinTypes(joined, t);
   }
   // All-scalar operands: JAX's weak defaults (ints stay int32, floats float32).
-  const target = dtype ?? "float32";
+  const target = joined?.dtype ?? "float32";
+  const weak = joined?.weak ?? true;
   return xs.map((x) => {
+    // JS scalars become literals of the joined dtype, weak when the join is (true + true is strong bool).
     const a =
       x instanceof Tracer
         ? x
-        : asArray(x, typeof x === "number" || typeof x === "boolean" ? target : undefined);
-    return a.dtype === target ? a : convert(a, target, a.weakType && weak);
+        : typeof x === "number" || typeof x === "boolean"
+          ? literalArray(x, new ShapedArray([], target, weak))
+          : asArray(x);
+    // JAX converts every operand to (dtype, weak) of the join; same-dtype operands stay as they are.
+    return a.dtype === target ? a : convert(a, target, weak);
   });
 }
 

@@ -38,10 +38,15 @@ function wgslBinary(prim: BinaryPrimitive, x: string, y: string, t: string): str
       return `(${x} * ${y})`;
     case Primitive.Div:
       return t === "i32" ? `idiv_(${x}, ${y})` : t === "u32" ? `udiv_(${x}, ${y})` : `(${x} / ${y})`;
+    // XLA's max/min propagate NaN; WGSL's return the other operand (x + y is NaN if either is).
     case Primitive.Max:
-      return `max(${x}, ${y})`;
+      return t === "f32"
+        ? `select(max(${x}, ${y}), ${x} + ${y}, !(${x} == ${x}) || !(${y} == ${y}))`
+        : `max(${x}, ${y})`;
     case Primitive.Min:
-      return `min(${x}, ${y})`;
+      return t === "f32"
+        ? `select(min(${x}, ${y}), ${x} + ${y}, !(${x} == ${x}) || !(${y} == ${y}))`
+        : `min(${x}, ${y})`;
     case Primitive.Pow:
       return `pow_(${x}, ${y})`;
   }
@@ -66,6 +71,7 @@ function binaryRules<P extends BinaryPrimitive>(prim: P): PrimitiveRules<P> {
 
 const COMPARE: Record<ComparePrimitive, { js: Fn2; wgsl: string }> = {
   [Primitive.Eq]: { js: (x, y) => +(x === y), wgsl: "==" },
+  // Tint lowers != to an ordered comparison (NaN != NaN false); "not equal" is NaN-correct.
   [Primitive.Ne]: { js: (x, y) => +(x !== y), wgsl: "!=" },
   [Primitive.Lt]: { js: (x, y) => +(x < y), wgsl: "<" },
   [Primitive.Le]: { js: (x, y) => +(x <= y), wgsl: "<=" },
@@ -80,7 +86,12 @@ function compareRules<P extends ComparePrimitive>(prim: P): PrimitiveRules<P> {
       return [new ShapedArray(elementwiseResult(prim, avals[0], avals[1]).shape, "bool")];
     },
     cpu: ([x, y], _in, [out]) => [map2(x, y, out, COMPARE[prim].js)],
-    wgsl: ([x, y]) => ({ body: `out[i] = select(0u, 1u, ${at(0, x)} ${COMPARE[prim].wgsl} ${at(1, y)});` }),
+    wgsl: ([x, y]) => ({
+      body:
+        prim === Primitive.Ne
+          ? `out[i] = select(1u, 0u, ${at(0, x)} == ${at(1, y)});`
+          : `out[i] = select(0u, 1u, ${at(0, x)} ${COMPARE[prim].wgsl} ${at(1, y)});`,
+    }),
   };
 }
 

@@ -13,6 +13,7 @@ import { structuralPrimitiveRules } from "./structural.js";
 import { unaryPrimitiveRules } from "./unary.js";
 
 // [elementwise] imports
+import { elementwiseMathRules } from "./elementwise-math.js";
 // [end elementwise]
 
 // [reductions-linalg] imports
@@ -43,6 +44,7 @@ export const primitiveRules: RuleTable = {
   ...reducePrimitiveRules,
 
   // [elementwise] rules
+  ...elementwiseMathRules,
   // [end elementwise]
 
   // [reductions-linalg] rules

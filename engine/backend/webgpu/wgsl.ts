@@ -41,15 +41,17 @@ export function stridedSource(
   return lines.join("\n  ");
 }
 
+// The f32 infinities are built from bits at run time (`| (i & 0u)`): WGSL rejects a constant
+// expression whose value is inf or NaN.
 /** The lowest value of a storage type (identity of max). */
 export const LOWEST: Record<string, string> = {
-  f32: "bitcast<f32>(0xff800000u)",
+  f32: "bitcast<f32>(0xff800000u | (i & 0u))",
   i32: "i32(-2147483648)",
   u32: "0u",
 };
 /** The highest value of a storage type (identity of min). */
 export const HIGHEST: Record<string, string> = {
-  f32: "bitcast<f32>(0x7f800000u)",
+  f32: "bitcast<f32>(0x7f800000u | (i & 0u))",
   i32: "i32(2147483647)",
   u32: "0xffffffffu",
 };
@@ -66,7 +68,9 @@ export const WGSL_HELPERS: Record<string, string> = {
   pow_: `fn pow_(a: f32, b: f32) -> f32 {
   if (b == 0.0) { return 1.0; }
   if (a >= 0.0) { return pow(a, b); }
-  if (b != floor(b)) { return bitcast<f32>(0x7fc00000u); }
+  // NaN from runtime bits: Tint rejects a constant expression whose value is NaN.
+  var nanBits = 0x7fc00000u;
+  if (b != floor(b)) { return bitcast<f32>(nanBits); }
   let m = pow(-a, b);
   if (fract(b * 0.5) == 0.0) { return m; }
   return -m;
