@@ -148,7 +148,12 @@ export class Kernel {
       case "shutdown":
         this.options.onShutdown?.();
         await this.outputs;
-        setTimeout(() => process.exit(0), 50);
+        // Let ZeroMQ deliver the last replies, then close the sockets and leave.
+        setTimeout(() => this.post({ kind: "close" }), 50);
+        setTimeout(() => process.exit(0), 500).unref();
+        return;
+      case "closed":
+        process.exit(0);
         return;
       case "input_reply":
         return;

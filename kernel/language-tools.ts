@@ -106,6 +106,8 @@ export class LanguageTools {
       types: ["node"],
       typeRoots: [path.resolve(path.dirname(engineTypes), "../../node_modules/@types")],
       lib: ["lib.es2022.d.ts"],
+      // Only import/export make a module: cells are scripts sharing one global scope.
+      moduleDetection: ts.ModuleDetectionKind.Legacy,
     };
     const host: ts.LanguageServiceHost = {
       getCompilationSettings: () => options,

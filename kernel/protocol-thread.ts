@@ -73,6 +73,9 @@ class ProtocolThread {
   private queue: { msg: Message; channel: Channel }[] = [];
   private running: { msg: Message; channel: Channel; seq: number; done: () => void } | undefined;
   private seq = 0;
+  private draining = false;
+  /** Cells that ran successfully, for the language service (also before it is loaded). */
+  private readonly succeededCells: string[] = [];
   private abortNext = false;
   private executionCount = 0;
   private interruptAcked = false;
@@ -105,6 +108,11 @@ class ProtocolThread {
     void this.receiveStdin();
     await this.publish("status", { execution_state: "starting" });
     log(`listening on ${info.transport}://${info.ip} (shell ${info.shell_port}, iopub ${info.iopub_port})`);
+    // Load the language service once the kernel has settled, so the first completion is fast.
+    setTimeout(
+      () => void this.languageTools().catch((e: unknown) => log(`language service: ${(e as Error).message}`)),
+      1500,
+    ).unref();
   }
 
   private toMain(m: ToMain): void {
@@ -176,10 +184,17 @@ class ProtocolThread {
 
   /** Runs queued requests on the main thread one at a time. */
   private async drain(): Promise<void> {
-    if (this.running) return;
-    const next = this.queue.shift();
-    if (!next) return;
-    const { msg, channel } = next;
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      for (let next = this.queue.shift(); next; next = this.queue.shift())
+        await this.runOnMain(next.msg, next.channel);
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async runOnMain(msg: Message, channel: Channel): Promise<void> {
     await this.publish("status", { execution_state: "busy" }, msg);
     const content = { ...msg.content };
     if (msg.header.msg_type === "execute_request") {
@@ -192,7 +207,7 @@ class ProtocolThread {
     this.requests.set(msg.header.msg_id, { msg, channel });
     this.latest = msg;
     const seq = ++this.seq;
-    await new Promise<void>((resolve) => {
+    const finished = new Promise<void>((resolve) => {
       this.running = { msg, channel, seq, done: resolve };
       this.toMain({
         kind: "request",
@@ -203,13 +218,17 @@ class ProtocolThread {
         metadata: msg.metadata,
       });
     });
+    // Type-check the cell (against the cells before it) while it runs; errors are warnings.
+    const checking = msg.header.msg_type === "execute_request" && !content.silent;
+    const warnings = checking ? this.typeWarnings(String(content.code ?? ""), msg) : undefined;
+    await finished;
+    await warnings;
     this.running = undefined;
     await this.publish("status", { execution_state: "idle" }, msg);
     if (this.abortNext) {
       this.abortNext = false;
       await this.abortQueued();
     }
-    void this.drain();
   }
 
   private async fromMain(m: ToProtocol): Promise<void> {
@@ -227,7 +246,10 @@ class ProtocolThread {
       case "done": {
         const req = this.requests.get(m.parent);
         if (m.failed && req && (req.msg.content.stop_on_error ?? true) !== false) this.abortNext = true;
-        if (m.succeededCode !== undefined) this.language?.addCell(m.succeededCode);
+        if (m.succeededCode !== undefined) {
+          this.succeededCells.push(m.succeededCode);
+          this.language?.addCell(m.succeededCode);
+        }
         if (this.running?.msg.header.msg_id === m.parent) this.running.done();
         // Keep the latest request: late output (timers) still has a parent to point to.
         for (const id of this.requests.keys())
@@ -245,6 +267,11 @@ class ProtocolThread {
         this.interruptAcked = true;
         return;
       case "ready":
+        return;
+      case "close":
+        // The process is about to exit: close the sockets so ZeroMQ shuts down cleanly.
+        for (const s of [this.shell, this.control, this.stdin, this.iopub, this.heartbeat]) s.close();
+        parentPort!.postMessage({ kind: "closed" } satisfies ToMain);
         return;
     }
   }
@@ -359,10 +386,26 @@ class ProtocolThread {
 
   private async languageTools(): Promise<LanguageTools> {
     this.languageLoading ??= import("./language-tools.js").then(({ LanguageTools }) => {
-      this.language = new LanguageTools(this.data.engineTypes);
-      return this.language;
+      const tools = new LanguageTools(this.data.engineTypes);
+      for (const cell of this.succeededCells) tools.addCell(cell);
+      tools.complete("", 0); // warm up: the first query loads the standard library's types
+      this.language = tools;
+      return tools;
     });
     return this.languageLoading;
+  }
+
+  private async typeWarnings(code: string, msg: Message): Promise<void> {
+    if (!this.language || !code.trim()) return; // until the language service is loaded, skip
+    try {
+      const errors = this.language.typeErrors(code);
+      if (errors.length) {
+        const text = errors.map((e) => `TypeScript: ${e}\n`).join("");
+        await this.publish("stream", { name: "stderr", text }, msg);
+      }
+    } catch (e) {
+      log(`type check failed: ${(e as Error).message}`);
+    }
   }
 
   private async complete(msg: Message, channel: Channel): Promise<void> {
@@ -422,7 +465,12 @@ class ProtocolThread {
       this.inspector = new Session();
       this.inspector.connectToMainThread();
     }
-    this.inspector.post("Runtime.terminateExecution");
+    const session = this.inspector;
+    // Disconnect afterwards: a connected session makes Node wait for "the debugger" at exit.
+    session.post("Runtime.terminateExecution", () => {
+      session.disconnect();
+      if (this.inspector === session) this.inspector = undefined;
+    });
     this.toMain({ kind: "interrupt" });
   }
 

@@ -20,7 +20,8 @@ export type ToMain =
   | RequestToMain
   | { kind: "interrupt" }
   | { kind: "shutdown"; restart: boolean }
-  | { kind: "input_reply"; value: string | null };
+  | { kind: "input_reply"; value: string | null }
+  | { kind: "closed" };
 
 export type ToProtocol =
   /** An iopub message caused by request `parent` (or by the latest request when undefined). */
@@ -31,7 +32,9 @@ export type ToProtocol =
   | { kind: "done"; parent: string; failed: boolean; succeededCode?: string }
   | { kind: "input_request"; prompt: string; password: boolean }
   | { kind: "interrupt_ack" }
-  | { kind: "ready" };
+  | { kind: "ready" }
+  /** Close the sockets: the process exits next. */
+  | { kind: "close" };
 
 /** Static facts the protocol thread answers kernel_info with. */
 export interface KernelInfo {

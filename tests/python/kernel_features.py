@@ -21,14 +21,14 @@ def poll(get):
         return None
 
 
-def collect(kc, msg_id, stdin_answer=None):
+def collect(kc, msg_id, stdin_answer=None, expect_reply=True):
     """The shell reply and iopub messages of one request (answering input requests if asked)."""
     reply = None
     iopub = []
     idle = False
     inputs = []
     deadline = time.time() + TIMEOUT
-    while (reply is None or not idle) and time.time() < deadline:
+    while ((expect_reply and reply is None) or not idle) and time.time() < deadline:
         if stdin_answer is not None:
             req = poll(kc.get_stdin_msg)
             if req is not None:
@@ -73,8 +73,8 @@ def main():
     os.environ["VMAPLAB_HISTORY"] = history_file
     out = {}
     km = KernelManager(kernel_name="vmaplab")
-    with open(log_path, "w") as log:
-        km.start_kernel(stderr=log, stdout=log, env={**os.environ, "VMAPLAB_HISTORY": history_file})
+    log = open(log_path, "w")  # stays open: a restart launches the kernel with it again
+    km.start_kernel(stderr=log, stdout=log, env={**os.environ, "VMAPLAB_HISTORY": history_file})
     kc = km.client()
     kc.start_channels()
     try:
@@ -105,6 +105,7 @@ def main():
         out["complete_history"] = shell_request(kc, "complete_request", {"code": "twi", "cursor_pos": 3})
         out["inspect"] = shell_request(kc, "inspect_request", {"code": "twice(1)", "cursor_pos": 3, "detail_level": 0})
         out["inspect_doc"] = shell_request(kc, "inspect_request", {"code": "documented", "cursor_pos": 5, "detail_level": 1})
+        out["type_warning"] = run(kc, 'const typed: string = 42;\ntyped')
         out["is_complete"] = {
             code: shell_request(kc, "is_complete_request", {"code": code})["reply"]
             for code in ["const a = 1", "function f() {", "const s = `abc", "const b = )", "foo(1,"]
@@ -118,10 +119,10 @@ def main():
         out["comm_register"] = run(kc, 'comms.registerTarget("echo", (comm, data) => { comm.send({ opened: data }); comm.onMsg((d) => comm.send({ echo: d })); });')
         comm_open = kc.session.msg("comm_open", {"comm_id": "c1", "target_name": "echo", "data": {"x": 1}})
         kc.shell_channel.send(comm_open)
-        out["comm_open"] = collect(kc, comm_open["header"]["msg_id"])
+        out["comm_open"] = collect(kc, comm_open["header"]["msg_id"], expect_reply=False)
         comm_msg = kc.session.msg("comm_msg", {"comm_id": "c1", "data": {"y": 2}})
         kc.shell_channel.send(comm_msg)
-        out["comm_msg"] = collect(kc, comm_msg["header"]["msg_id"])
+        out["comm_msg"] = collect(kc, comm_msg["header"]["msg_id"], expect_reply=False)
         out["comm_info_after"] = shell_request(kc, "comm_info_request", {"target_name": "echo"})
 
         # Robustness: malformed frames on the shell socket, then a flood of requests.
@@ -141,7 +142,9 @@ def main():
         flood_ids = [kc.execute(f"{i} * 2", store_history=False) for i in range(1000)]
         replies = {}
         while len(replies) < len(flood_ids) and time.time() - t0 < 300:
-            m = kc.get_shell_msg(timeout=60)
+            m = poll(lambda timeout: kc.get_shell_msg(timeout=20))
+            if m is None:
+                break
             replies[m["parent_header"]["msg_id"]] = m["content"]
         out["flood"] = {
             "sent": len(flood_ids),
@@ -168,12 +171,16 @@ def main():
             time.sleep(0.02)
         out["shutdown_seconds"] = time.time() - t0
         out["alive_after_shutdown"] = km.is_alive()
+    except Exception as e:  # report what was observed up to the failure
+        import traceback
+        out["exception"] = traceback.format_exc()
     finally:
         kc.stop_channels()
         if km.is_alive():
             km.shutdown_kernel(now=True)
-    with open(log_path) as log:
-        out["stderr_log"] = log.read()
+    log.close()
+    with open(log_path) as f:
+        out["stderr_log"] = f.read()
     print(json.dumps(out, default=str))
 
 
