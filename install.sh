@@ -85,15 +85,15 @@ if [ ! -f dist/.build-stamp ] || [ -n "$(find engine kernel bin tests bench tsco
   touch dist/.build-stamp
 fi
 
-# Register the kernelspec with Jupyter (user-level, so no root needed for this step).
+# Register the kernelspec with Jupyter (user-level, so no root needed for this step), with the same
+# command users run elsewhere (`vmaplab install`). Skipped when the installed one is already this one.
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY="$(command -v python3)"
 SPEC_DIR="$ROOT/dist/kernelspec/vmaplab"
 node "$ROOT/dist/bin/vmaplab.js" kernelspec "$SPEC_DIR"
-if ! cmp -s "$SPEC_DIR/kernel.json" "$("$PY" -c 'import jupyter_core.paths as p, os; print(os.path.join(p.jupyter_data_dir(), "kernels", "vmaplab", "kernel.json"))' 2>/dev/null || echo /nonexistent)"; then
-  say "registering the Jupyter kernelspec 'vmaplab' (TypeScript (vmaplab))"
-  "$PY" -m jupyter kernelspec install --user --replace --name vmaplab "$SPEC_DIR" >/dev/null 2>&1 \
-    || jupyter kernelspec install --user --replace --name vmaplab "$SPEC_DIR" >/dev/null \
-    || die "jupyter kernelspec install failed (is Jupyter installed?)"
+INSTALLED="$("$PY" -c 'import jupyter_core.paths as p, os; print(os.path.join(p.jupyter_data_dir(), "kernels", "vmaplab", "kernel.json"))' 2>/dev/null || echo /nonexistent)"
+if ! cmp -s "$SPEC_DIR/kernel.json" "$INSTALLED"; then
+  say "registering the Jupyter kernel 'vmaplab' (TypeScript (vmaplab)): vmaplab install --user"
+  node "$ROOT/dist/bin/vmaplab.js" install --user >/dev/null || die "vmaplab install failed (is Jupyter installed?)"
 fi
 say "ready."

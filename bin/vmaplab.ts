@@ -4,16 +4,21 @@
  *   vmaplab kernel -f CONNECTION_FILE        run the Jupyter kernel (what the kernelspec starts)
  *   vmaplab run NOTEBOOK.ipynb [-o OUT]      execute a notebook through the kernel, write the executed copy
  *   vmaplab kernelspec DIR                   write the kernelspec (kernel.json) into DIR
+ *   vmaplab install [--user|--sys-prefix|--prefix DIR] [--name N] [--display-name D]
+ *   vmaplab uninstall [--name N]             (un)register the kernel with Jupyter
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const USAGE = `usage:
   vmaplab kernel -f CONNECTION_FILE
   vmaplab run NOTEBOOK.ipynb [-o OUTPUT.ipynb] [--timeout SECONDS]
-  vmaplab kernelspec DIR`;
+  vmaplab kernelspec DIR [--display-name D]
+  vmaplab install [--user | --sys-prefix | --prefix DIR] [--name N] [--display-name D]
+  vmaplab uninstall [--name N]`;
 
 /** Debian's Python with Jupyter (the first python3 on PATH may be another interpreter). */
 export function jupyterPython(): string {
@@ -25,17 +30,60 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-function writeKernelspec(dir: string): void {
+function option(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  if (i < 0) return undefined;
+  const v = args[i + 1];
+  if (v === undefined || v.startsWith("--")) fail(`${name} needs a value`);
+  return v;
+}
+
+function writeKernelspec(dir: string, displayName = "TypeScript (vmaplab)"): void {
   const script = fileURLToPath(import.meta.url);
   mkdirSync(dir, { recursive: true });
   const spec = {
     argv: [process.execPath, script, "kernel", "-f", "{connection_file}"],
-    display_name: "TypeScript (vmaplab)",
+    display_name: displayName,
     language: "typescript",
+    // Interrupts come as interrupt_request messages: they stop even a synchronous loop in any part
+    // of a cell (a SIGINT cannot reach a busy main thread after an await).
     interrupt_mode: "message",
+    // Dawn (the WebGPU executor) needs a runtime directory.
+    env: {
+      XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? `/tmp/vmaplab-runtime-${process.getuid?.() ?? "user"}`,
+    },
     metadata: { debugger: false, file_extension: ".ts" },
   };
   writeFileSync(path.join(dir, "kernel.json"), JSON.stringify(spec, null, 2) + "\n");
+}
+
+/** Runs `jupyter kernelspec ...` with Debian's Jupyter (or whatever `jupyter` is on PATH). */
+function jupyterKernelspec(args: string[]): void {
+  let result = spawnSync(jupyterPython(), ["-m", "jupyter", "kernelspec", ...args], { stdio: "inherit" });
+  if (result.error || result.status !== 0)
+    result = spawnSync("jupyter", ["kernelspec", ...args], { stdio: "inherit" });
+  if (result.error) fail(`could not run Jupyter (${result.error.message}): is Jupyter installed?`);
+  if (result.status !== 0) fail(`jupyter kernelspec ${args[0]} failed (exit code ${result.status})`);
+}
+
+function install(args: string[]): void {
+  const name = option(args, "--name") ?? "vmaplab";
+  const displayName = option(args, "--display-name") ?? "TypeScript (vmaplab)";
+  const prefix = option(args, "--prefix");
+  const where = prefix ? ["--prefix", prefix] : args.includes("--sys-prefix") ? ["--sys-prefix"] : ["--user"];
+  const dir = path.join(mkdtempSync(path.join(tmpdir(), "vmaplab-spec-")), name);
+  writeKernelspec(dir, displayName);
+  try {
+    jupyterKernelspec(["install", "--replace", "--name", name, ...where, dir]);
+  } finally {
+    rmSync(path.dirname(dir), { recursive: true, force: true });
+  }
+  process.stdout.write(`vmaplab: installed the Jupyter kernel '${name}' ("${displayName}")\n`);
+}
+
+function uninstall(args: string[]): void {
+  const name = option(args, "--name") ?? "vmaplab";
+  jupyterKernelspec(["uninstall", "-y", name]);
 }
 
 function runNotebook(args: string[]): void {
@@ -85,7 +133,11 @@ async function main(argv: string[]): Promise<void> {
       return runNotebook(rest);
     case "kernelspec":
       if (!rest[0]) fail(`kernelspec needs a directory\n${USAGE}`);
-      return writeKernelspec(rest[0]);
+      return writeKernelspec(rest[0], option(rest, "--display-name"));
+    case "install":
+      return install(rest);
+    case "uninstall":
+      return uninstall(rest);
     case undefined:
     case "-h":
     case "--help":

@@ -1,13 +1,44 @@
 /** install.sh: quiet and successful when everything is in place; names what to install elsewhere. */
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
-import { run } from "./helpers/jupyter.js";
+import { JUPYTER_PYTHON, run } from "./helpers/jupyter.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const strip = (s: string) => s.replace(new RegExp(String.fromCharCode(27) + "\\[[0-9;]*m", "g"), "");
+
+describe("vmaplab install / uninstall", () => {
+  it("registers the kernelspec under a prefix with a name and display name, and removes it", async () => {
+    const prefix = mkdtempSync(path.join(tmpdir(), "vmaplab-prefix-"));
+    const bin = path.join(root, "dist/bin/vmaplab.js");
+    const r = await run(process.execPath, [
+      bin,
+      "install",
+      "--prefix",
+      prefix,
+      "--name",
+      "vl-test",
+      "--display-name",
+      "VL test",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const specFile = path.join(prefix, "share/jupyter/kernels/vl-test/kernel.json");
+    const spec = JSON.parse(readFileSync(specFile, "utf8")) as Record<string, unknown>;
+    assert.equal(spec.display_name, "VL test");
+    assert.equal(spec.language, "typescript");
+    assert.equal(spec.interrupt_mode, "message");
+    assert.deepEqual((spec.argv as string[]).slice(-3), ["kernel", "-f", "{connection_file}"]);
+    assert.ok((spec.env as Record<string, string>).XDG_RUNTIME_DIR);
+    const env = { ...process.env, JUPYTER_PATH: path.join(prefix, "share/jupyter") };
+    const listed = await run(JUPYTER_PYTHON, ["-m", "jupyter", "kernelspec", "list"], { env });
+    assert.match(listed.stdout, /vl-test/);
+    const un = await run(process.execPath, [bin, "uninstall", "--name", "vl-test"], { env });
+    assert.equal(un.code, 0, un.stderr);
+    assert.equal(existsSync(specFile), false);
+  });
+});
 
 describe("install.sh", () => {
   it("is quiet on a re-run: everything is in place", async () => {

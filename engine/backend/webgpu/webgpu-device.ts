@@ -198,13 +198,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 
 /** Requests a Dawn adapter and device; undefined (with the reason) when there is none. */
 export async function createWebGpuDevice(): Promise<{ device?: WebGpuDevice; reason?: string }> {
-  if (!process.env.XDG_RUNTIME_DIR) {
-    // Dawn's Vulkan loader wants a runtime dir; give it a private one rather than fail.
-    const { mkdirSync } = await import("node:fs");
-    const dir = `/tmp/vmaplab-runtime-${process.getuid?.() ?? "user"}`;
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    process.env.XDG_RUNTIME_DIR = dir;
-  }
+  // Dawn's Vulkan loader wants a runtime dir: use (and create) the given one, or a private one.
+  const { mkdirSync } = await import("node:fs");
+  process.env.XDG_RUNTIME_DIR ??= `/tmp/vmaplab-runtime-${process.getuid?.() ?? "user"}`;
+  mkdirSync(process.env.XDG_RUNTIME_DIR, { recursive: true, mode: 0o700 });
   let create: (options: string[]) => GPU;
   try {
     ({ create } = await import("webgpu"));
