@@ -6,28 +6,17 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { KernelManager, ServerConnection, type Kernel, type KernelMessage } from "@jupyterlab/services";
 import WebSocket from "ws";
-import { JUPYTER_PYTHON } from "./helpers/jupyter.js";
+import { JUPYTER_PYTHON, freePort } from "./helpers/jupyter.js";
 
 const token = "vmaplab-server-test";
 let server: ChildProcess;
 let manager: KernelManager;
 let kernel: Kernel.IKernelConnection;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 /** Runs code; returns the reply and the iopub messages (answering input requests with `input`). */
 async function execute(code: string, input?: string) {

@@ -5,27 +5,17 @@
  */
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { KernelManager, ServerConnection, type KernelMessage } from "@jupyterlab/services";
 import WebSocket from "ws";
+import { freePort } from "./helpers/jupyter.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
 const token = "vmaplab-test-token";
 let server: ChildProcess;
 let port: number;
 let banner = "";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 describe("npm start serves notebooks with the vmaplab kernel", () => {
   before(async () => {

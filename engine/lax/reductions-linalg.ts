@@ -2,6 +2,7 @@
  * lax wrappers of the reduction, scan and contraction primitives: each binds one primitive with
  * lax's strict rules (no promotion, axes as given), as `jax.lax.reduce_sum`, `jax.lax.dot_general`...
  */
+import type { AxesReducePrimitive } from "../primitives/reduce.js";
 import { Primitive } from "../core/primitive.js";
 import { bind1, type Tracer } from "../core/trace.js";
 import type { DType } from "../dtype.js";
@@ -59,16 +60,8 @@ export function dot(lhs: ArrayLike, rhs: ArrayLike, options: DotOptions = {}): T
   );
 }
 
-type AxesReduce =
-  | Primitive.ReduceSum
-  | Primitive.ReduceMax
-  | Primitive.ReduceMin
-  | Primitive.ReduceProd
-  | Primitive.ReduceAnd
-  | Primitive.ReduceOr;
-
 const reducer =
-  (prim: AxesReduce) =>
+  (prim: AxesReducePrimitive) =>
   (operand: ArrayLike, axes: readonly number[]): Tracer =>
     bind1(prim, [asArray(operand)], { axes: [...axes] });
 

@@ -2,6 +2,7 @@
  * Reductions over axes: sum, prod, max, min, mean, var, std, all, any, argmax, argmin, as
  * `jnp.sum(x, {axis, keepdims, dtype})`, also with the axis given positionally (`jnp.sum(x, 1)`).
  */
+import type { AxesReducePrimitive } from "../primitives/reduce.js";
 import { Primitive } from "../core/primitive.js";
 import { bind1, type Tracer } from "../core/trace.js";
 import { isFloating, type DType } from "../dtype.js";
@@ -54,21 +55,13 @@ function keepDims(out: Tracer, x: Tracer, axes: readonly number[], keepdims: boo
     : out;
 }
 
-type AxesReduce =
-  | Primitive.ReduceSum
-  | Primitive.ReduceMax
-  | Primitive.ReduceMin
-  | Primitive.ReduceProd
-  | Primitive.ReduceAnd
-  | Primitive.ReduceOr;
-
 /** The dtype sum/prod accumulate in: bool becomes int32 (numpy's default integer), as in JAX. */
 function accumulationDType(x: Tracer, dtype: DType | undefined): DType {
   return dtype ?? (x.dtype === "bool" ? "int32" : x.dtype);
 }
 
 function reduce(
-  prim: AxesReduce,
+  prim: AxesReducePrimitive,
   name: string,
   x0: ArrayLike,
   opts: ReduceOptions,
