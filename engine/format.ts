@@ -7,7 +7,7 @@ const EDGE_ITEMS = 3;
 const PRECISION = 8;
 
 /** Shortest decimal that reads back as the same float32 (numpy's repr of float32). */
-function shortestFloat32(x: number): string {
+export function shortestFloat32(x: number): string {
   for (let p = 1; p <= 9; p++) {
     const s = x.toPrecision(p);
     if (Math.fround(Number(s)) === x) return String(Number(s));

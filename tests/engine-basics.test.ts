@@ -99,6 +99,21 @@ describeEachDevice("arrays and elementwise math", (device) => {
     assert.equal(await s.toStringAsync(), "Array([0.        , 0.84147096, 0.9092974 ], dtype=float32)");
   });
 
+  it("iterates over the first axis, so arrays destructure", async () => {
+    const [r0, r1] = jnp.array([
+      [1, 2],
+      [3, 4],
+    ]);
+    assert.deepEqual(
+      [await r0.tolist(), await r1.tolist()],
+      [
+        [1, 2],
+        [3, 4],
+      ],
+    );
+    assert.throws(() => [...jnp.array(1)], /iteration over a 0-d array/);
+  });
+
   it("refuses a disposed array with a clear error", () => {
     const x = jnp.array([1, 2]) as ConcreteArray;
     x.dispose();

@@ -50,6 +50,15 @@ describe("makeJaxpr", () => {
     );
   });
 
+  it("prints float32 literals as their shortest float32 form, as JAX does", () => {
+    // gelu's constants: sqrt(2/pi) = 0.7978846 and 0.044715 (JAX prints these digits).
+    const text = makeJaxpr((x: Array) => jnp.multiply(jnp.add(x, 0.044715), Math.sqrt(2 / Math.PI)))(
+      new ShapeDtypeStruct([2]),
+    ).toString();
+    assert.match(text, /add a 0\.044715:f32\[\]/);
+    assert.match(text, /mul b 0\.7978846:f32\[\]/);
+  });
+
   it("prints an identity function with an empty body", () => {
     assert.equal(
       makeJaxpr((x: Array) => x)(new ShapeDtypeStruct([])).toString(),

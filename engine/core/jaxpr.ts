@@ -1,5 +1,6 @@
 /** Jaxprs: the engine's IR, printed in JAX's text format so users can compare with JAX's docs. */
 import { DTYPE_SHORT_NAME, isDType } from "../dtype.js";
+import { shortestFloat32 } from "../format.js";
 import type { ShapedArray } from "./aval.js";
 import type { ConcreteArray } from "./concrete-array.js";
 import type { AnyParams, Primitive } from "./primitive.js";
@@ -80,10 +81,12 @@ function formatLiteral(l: Literal): string {
   let v: string;
   if (typeof l.value === "boolean") v = l.value ? "True" : "False";
   else if (l.aval.dtype === "float32" || l.aval.dtype === "float16") {
+    // The shortest decimal that reads back as the same float32, as numpy's repr of a float32 scalar.
+    const digits = shortestFloat32(Math.fround(l.value));
     v = Number.isFinite(l.value)
-      ? Number.isInteger(l.value)
-        ? `${l.value}.0`
-        : String(l.value)
+      ? /[.e]/.test(digits)
+        ? digits
+        : `${digits}.0`
       : Number.isNaN(l.value)
         ? "nan"
         : l.value > 0

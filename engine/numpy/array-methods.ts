@@ -40,6 +40,8 @@ declare module "../core/trace.js" {
     squeeze(axis?: number | readonly number[]): Tracer;
     /** The transpose (all axes reversed). */
     readonly T: Tracer;
+    /** Sub-arrays along the first axis, as iterating a JAX array gives (`const [a, b] = x`). */
+    [Symbol.iterator](): Iterator<Tracer>;
 
     // [elementwise] method types
     abs(): Tracer;
@@ -237,6 +239,15 @@ Object.defineProperty(Tracer.prototype, "at", {
   configurable: true,
 });
 // [end shape-indexing]
+
+Object.defineProperty(Tracer.prototype, Symbol.iterator, {
+  value: function* (this: Tracer): Generator<Tracer> {
+    if (this.ndim === 0) throw new TypeError("iteration over a 0-d array");
+    for (let i = 0; i < this.shape[0]; i++) yield idx.index(this, i);
+  },
+  writable: true,
+  configurable: true,
+});
 
 for (const [name, fn] of Object.entries(methods)) {
   Object.defineProperty(Tracer.prototype, name, { value: fn, writable: true, configurable: true });
