@@ -1,11 +1,16 @@
 /**
  * Turns a TypeScript cell into JavaScript that runs in the kernel's persistent global scope:
- * top-level declarations become assignments to global `var`s (so a re-run cell may redeclare them),
+ * top-level declarations become assignments to script-scope `let`s, declared once by the first cell
+ * that names them (so a re-run cell may redeclare them, and code reads them as fast as module
+ * variables: global-object properties would make hot loops over top-level variables slow),
  * the body runs in an async function (top-level `await`), imports become dynamic imports, and the
  * last expression statement is returned as the cell's value. Edits keep the transpiled line layout,
  * so a source map from the TypeScript compiler maps errors back to the cell's own lines.
  */
 import ts from "typescript";
+import { CellSyntaxError, IMPORT_HOOK, SETTERS } from "./cell-runtime.js";
+
+export { CellSyntaxError, IMPORT_HOOK, SETTERS };
 
 export interface TransformedCell {
   /** JavaScript to run as a script; its first line is the prologue. */
@@ -20,20 +25,6 @@ export interface TransformedCell {
   lineCount: number;
 }
 
-export class CellSyntaxError extends SyntaxError {
-  constructor(
-    message: string,
-    readonly line: number,
-    readonly column: number,
-  ) {
-    super(message);
-    this.name = "SyntaxError";
-  }
-}
-
-/** The runtime hook the generated code calls for `import` (set by the evaluator). */
-export const IMPORT_HOOK = "__vmaplab_import__";
-
 const COMPILER_OPTIONS: ts.CompilerOptions = {
   target: ts.ScriptTarget.ES2022,
   module: ts.ModuleKind.ESNext,
@@ -47,7 +38,12 @@ const COMPILER_OPTIONS: ts.CompilerOptions = {
   esModuleInterop: true,
 };
 
-export function transformCell(source: string, fileName: string): TransformedCell {
+/** `known`: names earlier cells declared already (they exist in the global scope). */
+export function transformCell(
+  source: string,
+  fileName: string,
+  known: ReadonlySet<string> = new Set(),
+): TransformedCell {
   const out = ts.transpileModule(source, {
     compilerOptions: COMPILER_OPTIONS,
     fileName,
@@ -67,7 +63,7 @@ export function transformCell(source: string, fileName: string): TransformedCell
     );
   }
   const js = out.outputText.replace(/\n\/\/# sourceMappingURL=.*$/s, "");
-  return rewriteTopLevel(js, out.sourceMapText);
+  return rewriteTopLevel(js, out.sourceMapText, known);
 }
 
 interface Edit {
@@ -87,7 +83,11 @@ function keepLines(text: string, original: string): string {
   return missing > 0 ? text + "\n".repeat(missing) : text;
 }
 
-function rewriteTopLevel(js: string, sourceMap: string | undefined): TransformedCell {
+function rewriteTopLevel(
+  js: string,
+  sourceMap: string | undefined,
+  known: ReadonlySet<string>,
+): TransformedCell {
   const sf = ts.createSourceFile("cell.js", js, ts.ScriptTarget.ES2022, true, ts.ScriptKind.JS);
   const declared: string[] = [];
   const exportedFunctions: string[] = [];
@@ -187,8 +187,10 @@ function rewriteTopLevel(js: string, sourceMap: string | undefined): Transformed
     body = body.slice(0, e.start) + e.text + body.slice(e.end);
   }
   const unique = [...new Set(declared)];
-  const publish = exportedFunctions.map((f) => `globalThis[${JSON.stringify(f)}] = ${f};`).join(" ");
-  const prologue = `${unique.length ? `var ${unique.join(", ")}; ` : ""}(async () => { ${publish}`;
+  const fresh = unique.filter((n) => !known.has(n));
+  const setters = fresh.map((n) => `${SETTERS}[${JSON.stringify(n)}] = (v) => { ${n} = v; };`).join(" ");
+  const publish = exportedFunctions.map((f) => `${SETTERS}[${JSON.stringify(f)}](${f});`).join(" ");
+  const prologue = `${fresh.length ? `let ${fresh.join(", ")}; ${setters} ` : ""}(async () => { ${publish}`;
   const hasValue = statements.length > 0 && ts.isExpressionStatement(statements[statements.length - 1]);
   const code = `${prologue}\n${body}\n})()`;
   return { code, sourceMap, declared: unique, hasValue, lineCount: code.split("\n").length };

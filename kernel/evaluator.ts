@@ -6,7 +6,11 @@ import { createRequire, SourceMap } from "node:module";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import vm from "node:vm";
-import { CellSyntaxError, IMPORT_HOOK, transformCell } from "./cell-transform.js";
+import { CellSyntaxError, IMPORT_HOOK, SETTERS } from "./cell-runtime.js";
+
+/** The TypeScript compiler is large: loaded on first use (or by `preload()`), not at start-up. */
+let transformer: Promise<typeof import("./cell-transform.js")> | undefined;
+const loadTransformer = () => (transformer ??= import("./cell-transform.js"));
 
 export interface CellResult {
   hasValue: boolean;
@@ -23,6 +27,8 @@ export interface CellError {
 const ENGINE_SPECIFIER = "vmaplab";
 
 export class Evaluator {
+  /** Names cells have declared (as script-scope `let`s) so far. */
+  private readonly declared = new Set<string>();
   private readonly maps = new Map<
     string,
     { map: SourceMap | undefined; source: string; lineCount: number }
@@ -35,6 +41,12 @@ export class Evaluator {
     private readonly virtualModules: Record<string, Record<string, unknown>> = {},
   ) {
     (globalThis as Record<string, unknown>)[IMPORT_HOOK] = (spec: string) => this.importModule(spec);
+    (globalThis as Record<string, unknown>)[SETTERS] = {};
+  }
+
+  /** Loads the TypeScript compiler ahead of the first cell. */
+  preload(): Promise<unknown> {
+    return loadTransformer();
   }
 
   /** Puts names into the cells' global scope (the engine API, for one). */
@@ -43,7 +55,8 @@ export class Evaluator {
   }
 
   async run(source: string, cellName: string): Promise<CellResult> {
-    const cell = transformCell(source, `${cellName}.ts`);
+    const { transformCell } = await loadTransformer();
+    const cell = transformCell(source, `${cellName}.ts`, this.declared);
     this.maps.set(cellName, {
       map: cell.sourceMap ? new SourceMap(JSON.parse(cell.sourceMap)) : undefined,
       source,
@@ -51,11 +64,21 @@ export class Evaluator {
     });
     const script = new vm.Script(cell.code, { filename: cellName });
     // breakOnSigint: an interrupt (SIGINT) stops a synchronous loop in the cell's first part.
-    const value: unknown = await (script.runInThisContext({
-      displayErrors: false,
-      breakOnSigint: true,
-    }) as Promise<unknown>);
+    let running: Promise<unknown>;
+    try {
+      running = script.runInThisContext({ displayErrors: false, breakOnSigint: true }) as Promise<unknown>;
+    } catch (e) {
+      // Interrupted: the script's bindings were made before its code ran.
+      if ((e as { code?: string }).code === "ERR_SCRIPT_EXECUTION_INTERRUPTED") this.remember(cell.declared);
+      throw e;
+    }
+    this.remember(cell.declared);
+    const value = await running;
     return { hasValue: cell.hasValue && value !== undefined, value };
+  }
+
+  private remember(names: readonly string[]): void {
+    for (const n of names) this.declared.add(n);
   }
 
   private async importModule(spec: string): Promise<unknown> {

@@ -40,18 +40,20 @@ function historyFile(): string {
   return path.join(data, "vmaplab", "history.jsonl");
 }
 
+/**
+ * The protocol thread starts first, so Jupyter gets its kernel_info reply at once; the WebGPU device
+ * and the TypeScript compiler come up meanwhile (the first cell waits for them if it must).
+ */
 export async function runKernel(connectionFile: string): Promise<void> {
-  let deviceNote: string;
-  try {
-    await engine.init();
-    const reason = engine.webgpuUnavailableReason();
-    deviceNote = `default device: ${engine.defaultDevice().id}${reason ? ` (WebGPU unavailable: ${reason})` : ""}`;
-  } catch (e) {
-    deviceNote = `default device: cpu:0 (${(e as Error).message})`;
-  }
-  log(deviceNote);
-  const ts = require("typescript") as { version: string };
+  const tsVersion = (require("typescript/package.json") as { version: string }).version;
   const engineEntry = fileURLToPath(new URL("../engine/index.js", import.meta.url));
+  const devicesReady = engine
+    .init()
+    .then(() => {
+      const reason = engine.webgpuUnavailableReason();
+      log(`default device: ${engine.defaultDevice().id}${reason ? ` (WebGPU unavailable: ${reason})` : ""}`);
+    })
+    .catch((e: unknown) => log(`default device: cpu:0 (${(e as Error).message})`));
   const kernel = new Kernel({
     connectionFile,
     engineEntry,
@@ -59,10 +61,11 @@ export async function runKernel(connectionFile: string): Promise<void> {
     historyFile: historyFile(),
     scope: cellScope(),
     info: {
-      banner: `vmaplab ${packageVersion()}: TypeScript ${ts.version} with a JAX-style engine (jnp, makeJaxpr); ${deviceNote}`,
+      banner: `vmaplab ${packageVersion()}: TypeScript ${tsVersion} with a JAX-style engine (jnp, lax, nn, random, makeJaxpr); devices() lists the devices`,
       implementationVersion: packageVersion(),
-      languageVersion: ts.version,
+      languageVersion: tsVersion,
     },
+    ready: devicesReady,
     onShutdown: () => engine.releaseDevices(),
   });
   kernel.start();

@@ -33,6 +33,8 @@ export interface KernelOptions {
   /** Names to put into the cells' scope before the first cell runs. */
   scope: Record<string, unknown>;
   info: KernelInfo;
+  /** Resolves when the engine's devices are up; cells wait for it. */
+  ready?: Promise<void>;
   /** Called before the process exits on shutdown (e.g. to release the GPU). */
   onShutdown?: () => void;
 }
@@ -115,6 +117,8 @@ export class Kernel {
     process.on("unhandledRejection", (err) => this.reportStray(err));
     process.on("SIGINT", () => this.onSigint());
     this.worker.on("message", (m: ToMain) => void this.fromProtocol(m));
+    // Load the TypeScript compiler while the user looks at the fresh notebook.
+    setTimeout(() => void this.evaluator.preload(), 50).unref();
     this.worker.on("error", (e) => {
       log(`the protocol thread failed: ${e.stack ?? String(e)}`);
       process.exit(1);
@@ -221,6 +225,7 @@ export class Kernel {
       );
     };
     try {
+      await this.options.ready;
       const result = await this.interruptible(request, () => this.evaluator.run(code, `cell[${count}]`));
       if (result.hasValue && !silent && !endsWithSemicolon(code)) {
         const data = await displayData(result.value);

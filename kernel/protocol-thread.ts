@@ -10,7 +10,6 @@ import { parentPort, workerData } from "node:worker_threads";
 import * as zmq from "zeromq";
 import { endpoint, readConnectionFile } from "./connection.js";
 import { HistoryStore } from "./history-store.js";
-import { isComplete } from "./is-complete.js";
 import type { LanguageTools } from "./language-tools.js";
 import {
   SHARED_HEADER_BYTES,
@@ -83,8 +82,10 @@ class ProtocolThread {
 
   private readonly handlers: Record<string, LocalHandler> = {
     kernel_info_request: (m, c) => this.kernelInfo(m, c),
-    is_complete_request: (m, c) =>
-      this.reply(c, "is_complete_reply", isComplete(String(m.content.code ?? "")), m),
+    is_complete_request: async (m, c) => {
+      const { isComplete } = await import("./is-complete.js"); // loads TypeScript's scanner on first use
+      await this.reply(c, "is_complete_reply", isComplete(String(m.content.code ?? "")), m);
+    },
     history_request: (m, c) => this.historyReply(m, c),
     complete_request: (m, c) => this.complete(m, c),
     inspect_request: (m, c) => this.inspect(m, c),

@@ -21,6 +21,16 @@ describe("TypeScript cells", () => {
     assert.deepEqual(await cell("[p, r, s, twice(5), new Box(3).v]"), [1, 2, 7, 10, 3]);
   });
 
+  it("shares one binding per top-level name across cells, also for functions that read it", async () => {
+    await cell("let counter = 1;\nfunction readCounter() { return counter; }");
+    await cell("counter = 5");
+    assert.equal(await cell("readCounter()"), 5);
+    await cell("const counter = 10");
+    assert.equal(await cell("readCounter()"), 10);
+    await cell("function readCounter() { return -counter; }");
+    assert.equal(await cell("readCounter()"), -10);
+  });
+
   it("hoists functions within a cell", async () => {
     assert.equal(
       await cell("const early = later(1);\nfunction later(x: number) { return x + 1; }\nearly"),
