@@ -128,7 +128,12 @@ function kernelRows(): Row[] {
   const root = path.resolve(import.meta.dirname, "../..");
   const script = path.join(root, "bench/kernel/kernel_bench.py");
   const prefix = mkdtempSync(path.join(tmpdir(), "vmaplab-bench-"));
-  const env = { ...process.env, JUPYTER_PATH: path.join(prefix, "share/jupyter") };
+  // tslab's kernelspec runs `tslab` from PATH.
+  const env = {
+    ...process.env,
+    JUPYTER_PATH: path.join(prefix, "share/jupyter"),
+    PATH: `${path.join(root, "node_modules/.bin")}:${process.env.PATH ?? ""}`,
+  };
   const tslab = path.join(root, "node_modules/tslab/bin/tslab");
   const haveTslab =
     existsSync(tslab) &&

@@ -4,7 +4,7 @@
  */
 import { createRequire, SourceMap } from "node:module";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import vm from "node:vm";
 import { CellSyntaxError, IMPORT_HOOK, SETTERS } from "./cell-runtime.js";
 
@@ -25,6 +25,9 @@ export interface CellError {
 }
 
 const ENGINE_SPECIFIER = "vmaplab";
+/** A stack frame in a cell (or a user expression): `cell[3]:2:7`. */
+const CELL_FRAME = /((?:cell|user_expression)\[[^\]]+\]):(\d+):(\d+)/;
+const KERNEL_DIR = path.dirname(fileURLToPath(import.meta.url));
 
 export class Evaluator {
   /** Names cells have declared (as script-scope `let`s) so far. */
@@ -117,7 +120,7 @@ export class Evaluator {
     let snippet: string | undefined;
     for (const frame of frames) {
       if (frame.includes("node:internal") || frame.includes("node:vm")) continue;
-      const m = frame.match(/(cell\[\d+\]):(\d+):(\d+)/);
+      const m = frame.match(CELL_FRAME);
       // The call of the cell's async wrapper, on the generated last line, is not the user's code.
       if (m && Number(m[2]) === this.maps.get(m[1])?.lineCount) continue;
       if (m) {
@@ -128,13 +131,14 @@ export class Evaluator {
           continue;
         }
       }
-      if (frame.includes("kernel/evaluator.js")) continue;
+      // The kernel's own frames (evaluator, display, message handling) never help the user.
+      if (frame.includes(KERNEL_DIR)) continue;
       mapped.push(frame);
     }
     // Engine-internal frames after the last cell frame are noise to the user: drop them.
-    const lastCell = mapped.map((f) => /cell\[\d+\]/.test(f)).lastIndexOf(true);
+    const lastCell = mapped.map((f) => CELL_FRAME.test(f)).lastIndexOf(true);
     const shown = lastCell >= 0 ? mapped.slice(0, lastCell + 1) : mapped;
-    const firstCell = shown.findIndex((f) => /cell\[\d+\]/.test(f));
+    const firstCell = shown.findIndex((f) => CELL_FRAME.test(f));
     const trimmed = firstCell > 2 ? [...shown.slice(0, 2), "    ...", ...shown.slice(firstCell)] : shown;
     const header = `${err.name}: ${err.message}`;
     return {

@@ -8,7 +8,6 @@ import { Kernel, log } from "./kernel.js";
 
 export { Kernel } from "./kernel.js";
 export { Evaluator } from "./evaluator.js";
-export { transformCell } from "./cell-transform.js";
 
 const require = createRequire(import.meta.url);
 

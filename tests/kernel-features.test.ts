@@ -64,6 +64,10 @@ describe("kernel features via jupyter_client", () => {
     assert.deepEqual(ue.double, { status: "ok", data: { "text/plain": "80" }, metadata: {} });
     assert.equal(ue.bad.status, "error");
     assert.equal(ue.bad.ename, "ReferenceError");
+    assert.ok(
+      (ue.bad.traceback as string[]).every((line) => !line.includes("/kernel/")),
+      String(ue.bad.traceback),
+    );
   });
 
   it("displays raw bundles, updatable displays, clear_output, in order with streams", () => {
@@ -116,6 +120,8 @@ describe("kernel features via jupyter_client", () => {
       assert.equal(reply(k).status, "error");
       assert.equal(reply(k).ename, "KeyboardInterrupt");
       assert.ok((o(k).seconds_to_stop ?? 99) < 5, `took ${o(k).seconds_to_stop}s`);
+      // Only frames that help the user: none of the kernel's own.
+      assert.deepEqual(reply(k).traceback, ["KeyboardInterrupt: the cell was interrupted"]);
     });
   }
 

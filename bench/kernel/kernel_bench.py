@@ -42,6 +42,8 @@ def result_text(kc, code):
             continue
         if m["msg_type"] == "execute_result":
             text = m["content"]["data"]["text/plain"]
+        elif m["msg_type"] == "stream" and text is None:
+            text = m["content"]["text"].strip()  # tslab shows a cell's value as a stream
         if m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
             return text
 
