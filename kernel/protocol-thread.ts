@@ -397,7 +397,8 @@ class ProtocolThread {
   }
 
   private async typeWarnings(code: string, msg: Message): Promise<void> {
-    if (!this.language || !code.trim()) return; // until the language service is loaded, skip
+    // Until the language service is loaded, skip; VMAPLAB_TYPECHECK=off turns checking off.
+    if (!this.language || !code.trim() || process.env.VMAPLAB_TYPECHECK === "off") return;
     try {
       const errors = this.language.typeErrors(code);
       if (errors.length) {
