@@ -15,6 +15,8 @@ const loadTransformer = () => (transformer ??= import("./cell-transform.js"));
 export interface CellResult {
   hasValue: boolean;
   value: unknown;
+  /** Top-level names the cell declared. */
+  declared: readonly string[];
 }
 
 /** An error thrown by a cell, with its traceback mapped to the cell's own lines. */
@@ -77,7 +79,7 @@ export class Evaluator {
     }
     this.remember(cell.declared);
     const value = await running;
-    return { hasValue: cell.hasValue && value !== undefined, value };
+    return { hasValue: cell.hasValue && value !== undefined, value, declared: cell.declared };
   }
 
   private remember(names: readonly string[]): void {

@@ -233,7 +233,9 @@ export class Kernel {
       }
       const userExpressions = await this.userExpressions(c.user_expressions ?? {});
       reply({ status: "ok", execution_count: count, user_expressions: userExpressions, payload: [] });
-      return { failed: false, succeededCode: code };
+      // Only cells that declare names change what later cells can see (and the language service's
+      // program); leaving the others out keeps completion and type checks cheap.
+      return { failed: false, succeededCode: result.declared.length > 0 ? code : undefined };
     } catch (err) {
       const error = this.evaluator.describeError(isInterrupt(err) ? new KeyboardInterrupt() : err);
       if (!silent) this.enqueue("error", { ...error });
