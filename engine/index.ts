@@ -21,6 +21,7 @@ export { numpy, numpy as jnp, tree, lax, nn, random };
 export { init, releaseDevices, webgpuUnavailableReason } from "./backend/devices.js";
 export type { Device, DeviceKind } from "./backend/device.js";
 export { makeJaxpr, ShapeDtypeStruct } from "./transforms/make-jaxpr.js";
+export { vmap, type VmapOptions, type AxisSpec } from "./transforms/vmap.js";
 export { ClosedJaxpr, Jaxpr } from "./core/jaxpr.js";
 export { ShapedArray } from "./core/aval.js";
 export { Primitive } from "./core/primitive.js";

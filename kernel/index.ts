@@ -26,6 +26,7 @@ export function cellScope(): Record<string, unknown> {
     random: engine.random,
     tree: engine.tree,
     makeJaxpr: engine.makeJaxpr,
+    vmap: engine.vmap,
     ShapeDtypeStruct: engine.ShapeDtypeStruct,
     devices: engine.devices,
     defaultDevice: engine.defaultDevice,

@@ -1,0 +1,230 @@
+/**
+ * Batching rules (JAX's `primitive_batchers`): given operand values and their batch axes, compute the
+ * batched results and their batch axes with primitives, so vmap never loops over examples. Unmapped
+ * operands stay unmapped unless an operation needs them at full shape.
+ */
+import {
+  BINARY_PRIMITIVES,
+  COMPARE_PRIMITIVES,
+  Primitive,
+  UNARY_PRIMITIVES,
+  type ParamsOf,
+} from "../core/primitive.js";
+import { bind, bind1, type Tracer } from "../core/trace.js";
+import type { BatchDim } from "../core/batch-trace.js";
+
+export type BatchRule<P extends Primitive> = (
+  args: Tracer[],
+  dims: BatchDim[],
+  params: ParamsOf<P>,
+  axisSize: number,
+) => [Tracer[], BatchDim[]];
+
+/** Moves axis `from` of x to position `to` (a transpose; nothing when it is already there). */
+export function moveAxis(x: Tracer, from: number, to: number): Tracer {
+  if (from === to) return x;
+  const perm = x.shape.map((_, i) => i).filter((i) => i !== from);
+  perm.splice(to, 0, from);
+  return bind1(Primitive.Transpose, [x], { permutation: perm });
+}
+
+/** The value with its batch axis in front; an unmapped value is broadcast to `size` examples. */
+export function batchAtFront(x: Tracer, dim: BatchDim, size: number): Tracer {
+  if (dim !== null) return moveAxis(x, dim, 0);
+  return bind1(Primitive.BroadcastInDim, [x], {
+    shape: [size, ...x.shape],
+    broadcast_dimensions: x.shape.map((_, i) => i + 1),
+  });
+}
+
+/**
+ * Elementwise primitives (unary, binary, compare, select_n, convert): batched operands get their
+ * batch axis in front and the example shape; unmapped rank-0 operands stay scalars (lax promotes them).
+ */
+function elementwise<P extends Primitive>(prim: P): BatchRule<P> {
+  return (args, dims, params, size) => {
+    if (dims.every((d) => d === null)) return [bind(prim, args, params), dims.map(() => null)];
+    // Batched operands of one rank with the batch axis at one place, the others scalars: the
+    // primitive applies as is and the batch axis stays where it is (no transposes).
+    const batched = args.filter((_, i) => dims[i] !== null);
+    const d0 = dims.find((d) => d !== null) as number;
+    if (
+      batched.every((x) => x.ndim === batched[0].ndim) &&
+      dims.every((d) => d === null || d === d0) &&
+      args.every((x, i) => dims[i] !== null || x.ndim === 0)
+    ) {
+      return [bind(prim, args, params), [d0]];
+    }
+    const rank = (x: Tracer, d: BatchDim) => x.ndim - (d === null ? 0 : 1);
+    // The per-example shape of the result: that of any non-scalar operand.
+    const k = args.findIndex((x, i) => rank(x, dims[i]) > 0);
+    const exampleShape = k < 0 ? [] : args[k].shape.filter((_, i) => i !== dims[k]);
+    const full = [size, ...exampleShape];
+    const moved = args.map((x, i) => {
+      const d = dims[i];
+      if (d === null) {
+        if (x.ndim === 0) return x;
+        return bind1(Primitive.BroadcastInDim, [x], {
+          shape: full,
+          broadcast_dimensions: x.shape.map((_, j) => j + 1),
+        });
+      }
+      const front = moveAxis(x, d, 0);
+      if (front.ndim === full.length) return front;
+      // A batched per-example scalar meeting non-scalar operands: broadcast along the example axes.
+      return bind1(Primitive.BroadcastInDim, [front], { shape: full, broadcast_dimensions: [0] });
+    });
+    return [bind(prim, moved, params), [0]];
+  };
+}
+
+/** Primitives with an `axes` list (reductions, argmax/argmin): shift the axes past the batch axis. */
+function axesShift<P extends Primitive>(prim: P): BatchRule<P> {
+  return ([x], [d], params) => {
+    if (d === null) return [bind(prim, [x], params), [null]];
+    const p = params as unknown as { axes: readonly number[] };
+    return [
+      bind(prim, [moveAxis(x, d, 0)], { ...params, axes: p.axes.map((a) => a + 1) } as ParamsOf<P>),
+      [0],
+    ];
+  };
+}
+
+/** Scans along one `axis` (cumsum and friends). */
+function axisShift<P extends Primitive>(prim: P): BatchRule<P> {
+  return ([x], [d], params) => {
+    if (d === null) return [bind(prim, [x], params), [null]];
+    const p = params as unknown as { axis: number };
+    return [bind(prim, [moveAxis(x, d, 0)], { ...params, axis: p.axis + 1 } as ParamsOf<P>), [0]];
+  };
+}
+
+type Rules = { [P in Primitive]?: BatchRule<P> };
+
+const rules: Rules = {
+  [Primitive.SelectN]: elementwise(Primitive.SelectN),
+  [Primitive.ConvertElementType]: elementwise(Primitive.ConvertElementType),
+
+  [Primitive.BroadcastInDim]: ([x], [d], params, size) => {
+    if (d === null) return [[bind1(Primitive.BroadcastInDim, [x], params)], [null]];
+    return [
+      [
+        bind1(Primitive.BroadcastInDim, [moveAxis(x, d, 0)], {
+          shape: [size, ...params.shape],
+          broadcast_dimensions: [0, ...params.broadcast_dimensions.map((b) => b + 1)],
+        }),
+      ],
+      [0],
+    ];
+  },
+
+  [Primitive.Reshape]: ([x], [d], params, size) => {
+    if (d === null) return [[bind1(Primitive.Reshape, [x], params)], [null]];
+    return [
+      [bind1(Primitive.Reshape, [moveAxis(x, d, 0)], { ...params, new_sizes: [size, ...params.new_sizes] })],
+      [0],
+    ];
+  },
+
+  [Primitive.Transpose]: ([x], [d], params) => {
+    if (d === null) return [[bind1(Primitive.Transpose, [x], params)], [null]];
+    return [
+      [
+        bind1(Primitive.Transpose, [moveAxis(x, d, 0)], {
+          permutation: [0, ...params.permutation.map((p) => p + 1)],
+        }),
+      ],
+      [0],
+    ];
+  },
+
+  [Primitive.ReduceSum]: axesShift(Primitive.ReduceSum),
+  [Primitive.ReduceMax]: axesShift(Primitive.ReduceMax),
+  [Primitive.ReduceMin]: axesShift(Primitive.ReduceMin),
+  [Primitive.ReduceProd]: axesShift(Primitive.ReduceProd),
+  [Primitive.ReduceAnd]: axesShift(Primitive.ReduceAnd),
+  [Primitive.ReduceOr]: axesShift(Primitive.ReduceOr),
+  [Primitive.Argmax]: axesShift(Primitive.Argmax),
+  [Primitive.Argmin]: axesShift(Primitive.Argmin),
+  [Primitive.Cumsum]: axisShift(Primitive.Cumsum),
+  [Primitive.Cumprod]: axisShift(Primitive.Cumprod),
+  [Primitive.Cummax]: axisShift(Primitive.Cummax),
+  [Primitive.Cummin]: axisShift(Primitive.Cummin),
+
+  // dot_general: a batch axis on both sides becomes a dot_general batch dimension; on one side it is
+  // a free dimension of that side (the other operand, e.g. a weight matrix, is used once, unbroadcast).
+  [Primitive.DotGeneral]: ([lhs, rhs], [dl, dr], params) => {
+    const [[lc, rc], [lb, rb]] = params.dimension_numbers;
+    if (dl === null && dr === null) return [[bind1(Primitive.DotGeneral, [lhs, rhs], params)], [null]];
+    const up = (xs: readonly number[]) => xs.map((a) => a + 1);
+    if (dl !== null && dr !== null) {
+      const dn = [
+        [up(lc), up(rc)],
+        [
+          [0, ...up(lb)],
+          [0, ...up(rb)],
+        ],
+      ] as const;
+      return [
+        [
+          bind1(Primitive.DotGeneral, [moveAxis(lhs, dl, 0), moveAxis(rhs, dr, 0)], {
+            ...params,
+            dimension_numbers: dn,
+          }),
+        ],
+        [0],
+      ];
+    }
+    if (dl !== null) {
+      // Batch axis in front of lhs: the first lhs free dimension, right after the batch dimensions.
+      const dn = [
+        [up(lc), rc],
+        [up(lb), rb],
+      ] as const;
+      return [
+        [bind1(Primitive.DotGeneral, [moveAxis(lhs, dl, 0), rhs], { ...params, dimension_numbers: dn })],
+        [lb.length],
+      ];
+    }
+    // Batch axis in front of rhs: the first rhs free dimension, after the batch and lhs free dimensions.
+    const lhsFree = lhs.ndim - lc.length - lb.length;
+    const dn = [
+      [lc, up(rc)],
+      [lb, up(rb)],
+    ] as const;
+    return [
+      [bind1(Primitive.DotGeneral, [lhs, moveAxis(rhs, dr!, 0)], { ...params, dimension_numbers: dn })],
+      [lb.length + lhsFree],
+    ];
+  },
+};
+
+const MORE_ELEMENTWISE = [
+  Primitive.Exp2,
+  Primitive.Cbrt,
+  Primitive.Asin,
+  Primitive.Acos,
+  Primitive.Atan,
+  Primitive.Sinh,
+  Primitive.Cosh,
+  Primitive.Asinh,
+  Primitive.Acosh,
+  Primitive.Atanh,
+  Primitive.Erf,
+  Primitive.ErfInv,
+  Primitive.Round,
+  Primitive.IsFinite,
+  Primitive.IntegerPow,
+  Primitive.Atan2,
+  Primitive.Rem,
+  Primitive.And,
+  Primitive.Or,
+  Primitive.Xor,
+  Primitive.Not,
+] as const;
+
+for (const p of [...UNARY_PRIMITIVES, ...BINARY_PRIMITIVES, ...COMPARE_PRIMITIVES, ...MORE_ELEMENTWISE]) {
+  (rules as Record<string, unknown>)[p] = elementwise(p as Primitive);
+}
+
+export const batchingRules: Rules = rules;

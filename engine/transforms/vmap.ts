@@ -1,0 +1,156 @@
+/**
+ * `vmap(f, {inAxes, outAxes, axisSize})`: a function of one example becomes a function of a batch, as
+ * JAX's vmap: a batching trace pushes every primitive through its batching rule. `inAxes`/`outAxes`
+ * are numbers (negative allowed), `null` (not mapped) or pytree prefixes of the arguments/results.
+ */
+import { BatchTrace, BatchTracer, type BatchDim } from "../core/batch-trace.js";
+import { Tracer, fullRaise, withNewMain } from "../core/trace.js";
+import { asArray } from "../numpy/array-like.js";
+import { formatShape } from "../shape.js";
+import { flatten, unflatten, type PyTree, type TreeDef } from "../tree.js";
+import { batchAtFront, moveAxis } from "./batching-rules.js";
+
+/** An axis spec: a number, null, or a pytree of those mirroring (a prefix of) the values. */
+export type AxisSpec = number | null | readonly AxisSpec[] | { readonly [key: string]: AxisSpec };
+
+export interface VmapOptions {
+  inAxes?: AxisSpec;
+  outAxes?: AxisSpec;
+  /** The batch size when no argument is mapped. */
+  axisSize?: number;
+  /** A name for the mapped axis (for collectives; not used yet). */
+  axisName?: string;
+}
+
+/**
+ * The axis of each leaf of `tree`, from a prefix spec: a number or null at some node applies to every
+ * leaf under it. `path` names the position for error messages (JAX's `args[0]['w']`).
+ */
+function axesForLeaves(
+  spec: AxisSpec,
+  def: TreeDef,
+  path: string,
+  what: string,
+): { axis: BatchDim; path: string }[] {
+  if (spec === null || typeof spec === "number") {
+    const out: { axis: BatchDim; path: string }[] = [];
+    const walk = (d: TreeDef, p: string) => {
+      if (d.kind === "leaf") out.push({ axis: spec, path: p });
+      else if (d.kind === "array") d.children.forEach((c, i) => walk(c, `${p}[${i}]`));
+      else if (d.kind === "object")
+        d.children.forEach((c, i) => walk(c, `${p}[${JSON.stringify(d.keys[i])}]`));
+    };
+    walk(def, path);
+    return out;
+  }
+  if (Array.isArray(spec)) {
+    if (def.kind !== "array" || def.children.length !== spec.length) {
+      throw new TypeError(
+        `vmap ${what} specification must be a tree prefix of the corresponding value: at ${path} got a list of ${spec.length}, the value has ${def.kind === "array" ? def.children.length + " entries" : "another structure"}`,
+      );
+    }
+    return spec.flatMap((s: AxisSpec, i: number) => axesForLeaves(s, def.children[i], `${path}[${i}]`, what));
+  }
+  if (def.kind !== "object") {
+    throw new TypeError(
+      `vmap ${what} specification must be a tree prefix of the corresponding value: at ${path} got an object, the value is not one`,
+    );
+  }
+  const obj = spec as { readonly [key: string]: AxisSpec };
+  return def.keys.flatMap((k, i) => {
+    if (!(k in obj))
+      throw new TypeError(`vmap ${what} specification lacks the key ${JSON.stringify(k)} at ${path}`);
+    return axesForLeaves(obj[k], def.children[i], `${path}[${JSON.stringify(k)}]`, what);
+  });
+}
+
+function normalizeAxis(axis: number, rank: number, where: string): number {
+  if (!Number.isInteger(axis) || axis < -rank || axis >= rank) {
+    throw new RangeError(`vmap: axis ${axis} is out of bounds for ${where}`);
+  }
+  return axis < 0 ? axis + rank : axis;
+}
+
+export function vmap<A extends unknown[], R>(
+  f: (...args: A) => R,
+  options: VmapOptions | AxisSpec = {},
+): (...args: A) => R {
+  const opts: VmapOptions =
+    options === null || typeof options === "number" || Array.isArray(options)
+      ? { inAxes: options as AxisSpec }
+      : (options as VmapOptions);
+  const inAxesSpec = opts.inAxes === undefined ? 0 : opts.inAxes;
+  const outAxesSpec = opts.outAxes === undefined ? 0 : opts.outAxes;
+  return (...args: A): R => {
+    const [leaves, inTree] = flatten<unknown>(args);
+    // A list of inAxes is per argument; a single number or null applies to all of them.
+    const spec =
+      Array.isArray(inAxesSpec) && inAxesSpec.length !== args.length && args.length === 1
+        ? [inAxesSpec]
+        : inAxesSpec;
+    const axes = axesForLeaves(spec as AxisSpec, inTree, "args", "in_axes");
+    // Axis size: every mapped leaf must agree; the error lists each of them, as JAX's does.
+    const mapped = leaves
+      .map((leaf, i) => ({ leaf, ...axes[i] }))
+      .filter((m) => m.axis !== null)
+      .map((m) => {
+        if (!(m.leaf instanceof Tracer)) {
+          throw new TypeError(
+            `vmap: ${m.path} is mapped (in_axes ${m.axis}) but is a ${typeof m.leaf}, not an array`,
+          );
+        }
+        const axis = normalizeAxis(
+          m.axis as number,
+          m.leaf.ndim,
+          `${m.path} of shape ${formatShape(m.leaf.shape)}`,
+        );
+        return { ...m, leaf: m.leaf, axis, size: m.leaf.shape[axis] };
+      });
+    const sizes = new Set(mapped.map((m) => m.size));
+    if (sizes.size > 1) {
+      const lines = mapped.map(
+        (m) => `  * axis ${m.axis} of ${m.path} of type ${m.leaf.aval.strShort()} has size ${m.size}`,
+      );
+      throw new RangeError(`vmap got inconsistent sizes for array axes to be mapped:\n${lines.join("\n")}`);
+    }
+    const axisSize = mapped.length ? mapped[0].size : opts.axisSize;
+    if (axisSize === undefined) {
+      throw new TypeError("vmap must have at least one non-null value in inAxes, or be given axisSize");
+    }
+    if (opts.axisSize !== undefined && opts.axisSize !== axisSize) {
+      throw new RangeError(
+        `vmap: axisSize ${opts.axisSize} does not match the mapped axes' size ${axisSize}`,
+      );
+    }
+    return withNewMain(BatchTrace, { axisSize }, (main) => {
+      const trace = new BatchTrace(main);
+      const byPath = new Map(mapped.map((m) => [m.path, m.axis]));
+      const inputs = leaves.map((leaf, i) => {
+        const axis = byPath.get(axes[i].path);
+        return axis === undefined ? leaf : new BatchTracer(trace, leaf as Tracer, axis);
+      });
+      const result = f(...(unflatten(inTree, inputs as never[]) as unknown as A));
+      const [outs, outTree] = flatten<unknown>(result);
+      const outAxes = axesForLeaves(outAxesSpec, outTree, "result", "out_axes");
+      const lowered = outs.map((o, i) => {
+        const t = fullRaise(trace, o instanceof Tracer ? o : asArray(o as number)) as BatchTracer;
+        const want = outAxes[i].axis;
+        if (want === null) {
+          if (t.batchDim !== null) {
+            throw new TypeError(
+              `vmap has mapped output but out_axes is null (at ${outAxes[i].path}); JAX requires an unmapped result there`,
+            );
+          }
+          return t.val;
+        }
+        const front = batchAtFront(t.val, t.batchDim, axisSize);
+        return moveAxis(
+          front,
+          0,
+          normalizeAxis(want, front.ndim, `${outAxes[i].path} of shape ${formatShape(front.shape)}`),
+        );
+      });
+      return unflatten(outTree, lowered) as PyTree as R;
+    });
+  };
+}

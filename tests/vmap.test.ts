@@ -1,0 +1,138 @@
+/**
+ * vmap against per-example loops: the batched function must give exactly what a loop over examples
+ * gives, on both executors. (A first part of issue 4: elementwise, shape, reduction, scan and
+ * dot_general primitives; the rest of the batching rules are still to come.)
+ */
+import assert from "node:assert/strict";
+import { it } from "node:test";
+import { jnp, makeJaxpr, nn, ShapeDtypeStruct, vmap, type Array } from "../engine/index.js";
+import { assertAllClose } from "./helpers/allclose.js";
+import { describeEachDevice } from "./helpers/devices.js";
+
+type Nested = number | boolean | Nested[];
+
+/** Stacks per-example results along `axis` (0 or 1), as a loop over examples would build them. */
+async function loop(xs: Array, f: (x: Array) => Array): Promise<Nested[]> {
+  const out: Nested[] = [];
+  for (const x of xs) out.push((await f(x).tolist()) as Nested);
+  return out;
+}
+
+describeEachDevice("vmap", () => {
+  const xs = () =>
+    jnp.array([
+      [1, 0],
+      [0, 1],
+      [1, 1],
+      [2, -1],
+    ]);
+
+  it("batches a closed-over matrix product (the weight is used once, not copied)", async () => {
+    const W = jnp.array([
+      [1, 2],
+      [3, 4],
+      [5, 6],
+    ]);
+    const f = (x: Array) => jnp.tanh(jnp.dot(W, x));
+    assertAllClose(await vmap(f)(xs()).tolist(), await loop(xs(), f));
+    const text = makeJaxpr(vmap(f))(new ShapeDtypeStruct([4, 2])).toString();
+    assert.doesNotMatch(text, /broadcast_in_dim/, text);
+  });
+
+  it("broadcasts, reduces and scans per example", async () => {
+    const f = (x: Array) => jnp.cumsum(jnp.add(jnp.mul(x, 2), jnp.sum(x)), 0);
+    assertAllClose(await vmap(f)(xs()).tolist(), await loop(xs(), f));
+    const g = (x: Array) => nn.softmax(x);
+    assertAllClose(await vmap(g)(xs()).tolist(), await loop(xs(), g));
+    const h = (x: Array) => jnp.reshape(jnp.outer(x, x), [-1]).T;
+    assertAllClose(await vmap(h)(xs()).tolist(), await loop(xs(), h));
+  });
+
+  it("maps over the axis given by inAxes, leaves null arguments unmapped, and places outAxes", async () => {
+    const m = jnp.array([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    // inAxes 1: examples are columns; b is shared.
+    const f = (a: Array, b: Array) => jnp.add(a, b);
+    assert.deepEqual(await vmap(f, [1, null])(m, jnp.array([10, 20])).tolist(), [
+      [11, 24],
+      [12, 25],
+      [13, 26],
+    ]);
+    // outAxes 1 puts the batch axis last.
+    assert.deepEqual(await vmap((r: Array) => jnp.mul(r, 2), { outAxes: 1 })(m).tolist(), [
+      [2, 8],
+      [4, 10],
+      [6, 12],
+    ]);
+    // Negative axes count from the end.
+    assert.deepEqual(await vmap((c: Array) => jnp.sum(c), { inAxes: -1 })(m).tolist(), [5, 7, 9]);
+  });
+
+  it("takes pytrees of arguments and results", async () => {
+    const f = (p: { w: Array; b: Array }) => ({ y: jnp.add(p.w, p.b), n: jnp.negative(p.w) });
+    const out = vmap(f, { inAxes: [{ w: 0, b: null }] })({ w: xs(), b: jnp.array([100, 200]) }) as {
+      y: Array;
+      n: Array;
+    };
+    assert.deepEqual(await out.y.tolist(), [
+      [101, 200],
+      [100, 201],
+      [101, 201],
+      [102, 199],
+    ]);
+    assert.deepEqual(await out.n.tolist(), [
+      [-1, -0],
+      [-0, -1],
+      [-1, -1],
+      [-2, 1],
+    ]);
+  });
+
+  it("nests: vmap of vmap maps two axes", async () => {
+    const a = jnp.array([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    const outer = vmap(
+      vmap((x: Array, y: Array) => jnp.mul(x, y)),
+      [0, 1],
+    );
+    // outer maps rows of a and columns of b; the inner maps the remaining axis of each.
+    const b = jnp.array([
+      [1, 10],
+      [2, 20],
+      [3, 30],
+    ]);
+    assert.deepEqual(await outer(a, b).tolist(), [
+      [1, 4, 9],
+      [40, 100, 180],
+    ]);
+  });
+
+  it("uses axisSize when nothing is mapped", async () => {
+    assert.deepEqual(await vmap(() => jnp.ones([2]), { inAxes: [], axisSize: 3 })().tolist(), [
+      [1, 1],
+      [1, 1],
+      [1, 1],
+    ]);
+  });
+
+  it("reports inconsistent sizes, bad axes and a mapped result with outAxes null", () => {
+    const add = (a: Array, b: Array) => jnp.add(a, b);
+    assert.throws(
+      () => vmap(add)(jnp.ones([3]), jnp.ones([4])),
+      /inconsistent sizes[\s\S]*axis 0 of args\[0\] of type f32\[3\] has size 3[\s\S]*axis 0 of args\[1\] of type f32\[4\] has size 4/,
+    );
+    assert.throws(
+      () => vmap((a: Array) => a, 2)(jnp.ones([3])),
+      /axis 2 is out of bounds for args\[0\] of shape \(3,\)/,
+    );
+    assert.throws(
+      () => vmap((a: Array) => a, { outAxes: null })(jnp.ones([3])),
+      /mapped output but out_axes is null/,
+    );
+    assert.throws(() => vmap(() => jnp.ones([2]), { inAxes: [] })(), /at least one non-null value in inAxes/);
+  });
+});
