@@ -48,6 +48,21 @@ describeEachDevice("vmap", () => {
     assertAllClose(await vmap(h)(xs()).tolist(), await loop(xs(), h));
   });
 
+  it("batches shape operations and sorting: concatenate, pad, slice, flip, squeeze, sort", async () => {
+    const c = jnp.array([7, 8]);
+    const fs: ((x: Array) => Array)[] = [
+      (x) => jnp.concatenate([x, c, x]),
+      (x) => jnp.pad(x, [[1, 2]]),
+      (x) => x.slice("1:"),
+      (x) => jnp.flip(x),
+      (x) => jnp.squeeze(jnp.reshape(x, [1, 2, 1])),
+      (x) => jnp.sort(jnp.negative(x)),
+      (x) => jnp.argsort(x),
+      (x) => jnp.triu(jnp.outer(x, x)),
+    ];
+    for (const f of fs) assertAllClose(await vmap(f)(xs()).tolist(), await loop(xs(), f));
+  });
+
   it("maps over the axis given by inAxes, leaves null arguments unmapped, and places outAxes", async () => {
     const m = jnp.array([
       [1, 2, 3],

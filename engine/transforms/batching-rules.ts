@@ -53,7 +53,8 @@ function elementwise<P extends Primitive>(prim: P): BatchRule<P> {
       dims.every((d) => d === null || d === d0) &&
       args.every((x, i) => dims[i] !== null || x.ndim === 0)
     ) {
-      return [bind(prim, args, params), [d0]];
+      const outs = bind(prim, args, params);
+      return [outs, outs.map(() => d0)];
     }
     const rank = (x: Tracer, d: BatchDim) => x.ndim - (d === null ? 0 : 1);
     // The per-example shape of the result: that of any non-scalar operand.
@@ -74,7 +75,23 @@ function elementwise<P extends Primitive>(prim: P): BatchRule<P> {
       // A batched per-example scalar meeting non-scalar operands: broadcast along the example axes.
       return bind1(Primitive.BroadcastInDim, [front], { shape: full, broadcast_dimensions: [0] });
     });
-    return [bind(prim, moved, params), [0]];
+    const outs = bind(prim, moved, params);
+    return [outs, outs.map(() => 0)];
+  };
+}
+
+/** Primitives with a `dimensions` list (squeeze, rev): shift them past the batch axis. */
+function dimensionsShift<P extends Primitive>(prim: P): BatchRule<P> {
+  return ([x], [d], params) => {
+    if (d === null) return [bind(prim, [x], params), [null]];
+    const p = params as unknown as { dimensions: readonly number[] };
+    return [
+      bind(prim, [moveAxis(x, d, 0)], {
+        ...params,
+        dimensions: p.dimensions.map((a) => a + 1),
+      } as ParamsOf<P>),
+      [0],
+    ];
   };
 }
 
@@ -136,6 +153,57 @@ const rules: Rules = {
       ],
       [0],
     ];
+  },
+
+  [Primitive.Squeeze]: dimensionsShift(Primitive.Squeeze),
+  [Primitive.Rev]: dimensionsShift(Primitive.Rev),
+
+  // No operands: never batched.
+  [Primitive.Iota]: (args, _dims, params) => [[bind1(Primitive.Iota, args, params)], [null]],
+
+  // Operands concatenated along a dimension: unmapped ones are broadcast to the batch.
+  [Primitive.Concatenate]: (args, dims, params, size) => {
+    if (dims.every((d) => d === null)) return [[bind1(Primitive.Concatenate, args, params)], [null]];
+    const moved = args.map((x, i) => batchAtFront(x, dims[i], size));
+    return [[bind1(Primitive.Concatenate, moved, { dimension: params.dimension + 1 })], [0]];
+  },
+
+  [Primitive.Pad]: ([x, value], [d, dv], params) => {
+    if (dv !== null) throw new Error("vmap: pad with a batched padding value is not supported yet");
+    if (d === null) return [[bind1(Primitive.Pad, [x, value], params)], [null]];
+    return [
+      [
+        bind1(Primitive.Pad, [moveAxis(x, d, 0), value], {
+          padding_config: [[0, 0, 0], ...params.padding_config],
+        }),
+      ],
+      [0],
+    ];
+  },
+
+  [Primitive.Slice]: ([x], [d], params, size) => {
+    if (d === null) return [[bind1(Primitive.Slice, [x], params)], [null]];
+    return [
+      [
+        bind1(Primitive.Slice, [moveAxis(x, d, 0)], {
+          start_indices: [0, ...params.start_indices],
+          limit_indices: [size, ...params.limit_indices],
+          strides: params.strides === null ? null : [1, ...params.strides],
+        }),
+      ],
+      [0],
+    ];
+  },
+
+  // Operands sorted together along `dimension`: all get the batch axis in front.
+  [Primitive.Sort]: (args, dims, params, size) => {
+    if (dims.every((d) => d === null)) {
+      const outs = bind(Primitive.Sort, args, params);
+      return [outs, outs.map(() => null)];
+    }
+    const moved = args.map((x, i) => batchAtFront(x, dims[i], size));
+    const outs = bind(Primitive.Sort, moved, { ...params, dimension: params.dimension + 1 });
+    return [outs, outs.map(() => 0)];
   },
 
   [Primitive.ReduceSum]: axesShift(Primitive.ReduceSum),
@@ -221,6 +289,8 @@ const MORE_ELEMENTWISE = [
   Primitive.Or,
   Primitive.Xor,
   Primitive.Not,
+  // Elementwise over its four uint32 operands, with two results.
+  Primitive.Threefry2x32,
 ] as const;
 
 for (const p of [...UNARY_PRIMITIVES, ...BINARY_PRIMITIVES, ...COMPARE_PRIMITIVES, ...MORE_ELEMENTWISE]) {
