@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { it } from "node:test";
-import { jnp, makeJaxpr, nn, ShapeDtypeStruct, vmap, type Array } from "../engine/index.js";
+import { jnp, makeJaxpr, nn, random, ShapeDtypeStruct, vmap, type Array } from "../engine/index.js";
 import { assertAllClose } from "./helpers/allclose.js";
 import { describeEachDevice } from "./helpers/devices.js";
 
@@ -61,6 +61,20 @@ describeEachDevice("vmap", () => {
       (x) => jnp.triu(jnp.outer(x, x)),
     ];
     for (const f of fs) assertAllClose(await vmap(f)(xs()).tolist(), await loop(xs(), f));
+  });
+
+  it("gives each example of a batch of keys its own random stream", async () => {
+    const keys = random.split(random.key(0), 4);
+    const draws: ((k: Array) => Array)[] = [
+      (k) => random.uniform(k, [3]),
+      (k) => random.normal(k, [2]),
+      (k) => random.bits(k, [2]),
+      (k) => random.foldIn(k, 7),
+      (k) => random.split(k, 2),
+    ];
+    for (const f of draws) assertAllClose(await vmap(f)(keys).tolist(), await loop(keys, f));
+    const rows = (await vmap((k: Array) => random.uniform(k, [3]))(keys).tolist()) as number[][];
+    assert.notDeepEqual(rows[0], rows[1], "different keys give different numbers");
   });
 
   it("maps over the axis given by inAxes, leaves null arguments unmapped, and places outAxes", async () => {

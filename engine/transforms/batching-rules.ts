@@ -206,6 +206,33 @@ const rules: Rules = {
     return [outs, outs.map(() => 0)];
   },
 
+  // Key primitives take keys of shape (..., 2) whose leading axes are a batch of keys: the vmapped
+  // axis becomes one more leading axis, so each example gets its own stream.
+  [Primitive.RandomBits]: ([k], [d], params) => {
+    if (d === null) return [[bind1(Primitive.RandomBits, [k], params)], [null]];
+    return [[bind1(Primitive.RandomBits, [moveAxis(k, d, 0)], params)], [0]];
+  },
+  [Primitive.RandomSplit]: ([k], [d], params) => {
+    if (d === null) return [[bind1(Primitive.RandomSplit, [k], params)], [null]];
+    return [[bind1(Primitive.RandomSplit, [moveAxis(k, d, 0)], params)], [0]];
+  },
+  [Primitive.RandomFoldIn]: ([k, data], [dk, dd], params, size) => {
+    if (dk === null && dd === null) return [[bind1(Primitive.RandomFoldIn, [k, data], params)], [null]];
+    const keys = batchAtFront(k, dk, size);
+    const batchShape = keys.shape.slice(0, -1);
+    // data is a scalar or has the keys' batch shape.
+    let msgs = data;
+    if (dd !== null) {
+      msgs = moveAxis(data, dd, 0);
+      if (msgs.ndim !== batchShape.length) {
+        msgs = bind1(Primitive.BroadcastInDim, [msgs], { shape: batchShape, broadcast_dimensions: [0] });
+      }
+    } else if (data.ndim !== 0) {
+      msgs = batchAtFront(data, null, size);
+    }
+    return [[bind1(Primitive.RandomFoldIn, [keys, msgs], params)], [0]];
+  },
+
   [Primitive.ReduceSum]: axesShift(Primitive.ReduceSum),
   [Primitive.ReduceMax]: axesShift(Primitive.ReduceMax),
   [Primitive.ReduceMin]: axesShift(Primitive.ReduceMin),
