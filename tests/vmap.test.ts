@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { it } from "node:test";
-import { jnp, makeJaxpr, nn, random, ShapeDtypeStruct, vmap, type Array } from "../engine/index.js";
+import { jnp, lax, makeJaxpr, nn, random, ShapeDtypeStruct, vmap, type Array } from "../engine/index.js";
 import { assertAllClose } from "./helpers/allclose.js";
 import { describeEachDevice } from "./helpers/devices.js";
 
@@ -59,6 +59,9 @@ describeEachDevice("vmap", () => {
       (x) => jnp.sort(jnp.negative(x)),
       (x) => jnp.argsort(x),
       (x) => jnp.triu(jnp.outer(x, x)),
+      (x) => lax.dynamicSlice(jnp.concatenate([x, x]), [1], [2]),
+      (x) => lax.dynamicUpdateSlice(jnp.zeros([4]), x, [1]),
+      (x) => lax.dynamicUpdateSlice(jnp.concatenate([x, x]), jnp.array([9]), [3]),
     ];
     for (const f of fs) assertAllClose(await vmap(f)(xs()).tolist(), await loop(xs(), f));
   });

@@ -12,6 +12,7 @@ import {
 } from "../core/primitive.js";
 import { bind, bind1, type Tracer } from "../core/trace.js";
 import type { BatchDim } from "../core/batch-trace.js";
+import { asArray } from "../numpy/array-like.js";
 
 export type BatchRule<P extends Primitive> = (
   args: Tracer[],
@@ -231,6 +232,33 @@ const rules: Rules = {
       msgs = batchAtFront(data, null, size);
     }
     return [[bind1(Primitive.RandomFoldIn, [keys, msgs], params)], [0]];
+  },
+
+  // Dynamic slices with unbatched start indices: the batch axis is sliced whole, from 0. (Batched
+  // start indices need a gather, as JAX lowers them; not yet.)
+  [Primitive.DynamicSlice]: ([x, ...starts], [d, ...ds], params, size) => {
+    if (ds.some((s) => s !== null))
+      throw new Error("vmap: dynamic_slice with batched start indices is not supported yet");
+    if (d === null) return [[bind1(Primitive.DynamicSlice, [x, ...starts], params)], [null]];
+    const zero = asArray(0, starts[0]?.dtype ?? "int32");
+    return [
+      [
+        bind1(Primitive.DynamicSlice, [moveAxis(x, d, 0), zero, ...starts], {
+          slice_sizes: [size, ...params.slice_sizes],
+        }),
+      ],
+      [0],
+    ];
+  },
+  [Primitive.DynamicUpdateSlice]: ([x, update, ...starts], [d, du, ...ds], params, size) => {
+    if (ds.some((s) => s !== null)) {
+      throw new Error("vmap: dynamic_update_slice with batched start indices is not supported yet");
+    }
+    if (d === null && du === null)
+      return [[bind1(Primitive.DynamicUpdateSlice, [x, update, ...starts], params)], [null]];
+    const zero = asArray(0, starts[0]?.dtype ?? "int32");
+    const args = [batchAtFront(x, d, size), batchAtFront(update, du, size), zero, ...starts];
+    return [[bind1(Primitive.DynamicUpdateSlice, args, params)], [0]];
   },
 
   [Primitive.ReduceSum]: axesShift(Primitive.ReduceSum),
