@@ -66,6 +66,34 @@ describeEachDevice("vmap", () => {
     for (const f of fs) assertAllClose(await vmap(f)(xs()).tolist(), await loop(xs(), f));
   });
 
+  it("batches gathers: integer-array indexing and take, with the batch on the operand, the indices or both", async () => {
+    const table = jnp.array([
+      [10, 11, 12],
+      [20, 21, 22],
+      [30, 31, 32],
+    ]);
+    const idx = jnp.array(
+      [
+        [2, 0],
+        [1, 1],
+        [0, 2],
+        [2, 2],
+      ],
+      { dtype: "int32" },
+    );
+    const byIndex = (i: Array) => table.slice(i);
+    assertAllClose(await vmap(byIndex)(idx).tolist(), await loop(idx, byIndex));
+    const fixed = (x: Array) => x.slice(jnp.array([1, 0], { dtype: "int32" }));
+    assertAllClose(await vmap(fixed)(xs()).tolist(), await loop(xs(), fixed));
+    const both = vmap((x: Array, i: Array) => jnp.take(x, i, { axis: 0 }));
+    const rows = [...xs()];
+    const expected: Nested[] = [];
+    let k = 0;
+    for (const i of idx)
+      expected.push((await jnp.take(rows[k++], jnp.clip(i, 0, 1), { axis: 0 }).tolist()) as Nested);
+    assertAllClose(await both(xs(), jnp.clip(idx, 0, 1)).tolist(), expected);
+  });
+
   it("gives each example of a batch of keys its own random stream", async () => {
     const keys = random.split(random.key(0), 4);
     const draws: ((k: Array) => Array)[] = [

@@ -13,6 +13,7 @@ import {
 import { bind, bind1, type Tracer } from "../core/trace.js";
 import type { BatchDim } from "../core/batch-trace.js";
 import { asArray } from "../numpy/array-like.js";
+import { GatherDimensionNumbers } from "../core/dimension-numbers.js";
 
 export type BatchRule<P extends Primitive> = (
   args: Tracer[],
@@ -259,6 +260,56 @@ const rules: Rules = {
     const zero = asArray(0, starts[0]?.dtype ?? "int32");
     const args = [batchAtFront(x, d, size), batchAtFront(update, du, size), zero, ...starts];
     return [[bind1(Primitive.DynamicUpdateSlice, args, params)], [0]];
+  },
+
+  // gather with XLA's batching dimensions: a batch axis on the operand only becomes one more offset
+  // (window) dimension taken whole; on the indices only, one more batch dimension of the indices; on
+  // both, a pair of operand/indices batching dimensions. The batch axis lands at output position 0.
+  [Primitive.Gather]: ([x, idx], [dx, di], params, size) => {
+    if (dx === null && di === null) return [[bind1(Primitive.Gather, [x, idx], params)], [null]];
+    const dn = params.dimension_numbers;
+    const up = (xs: readonly number[]) => xs.map((a) => a + 1);
+    let numbers: GatherDimensionNumbers;
+    let sliceSizes = params.slice_sizes;
+    if (di === null) {
+      numbers = new GatherDimensionNumbers({
+        offsetDims: [0, ...up(dn.offset_dims)],
+        collapsedSliceDims: up(dn.collapsed_slice_dims),
+        startIndexMap: up(dn.start_index_map),
+        operandBatchingDims: up(dn.operand_batching_dims),
+        startIndicesBatchingDims: dn.start_indices_batching_dims,
+      });
+      sliceSizes = [size, ...sliceSizes];
+    } else if (dx === null) {
+      numbers = new GatherDimensionNumbers({
+        offsetDims: up(dn.offset_dims),
+        collapsedSliceDims: dn.collapsed_slice_dims,
+        startIndexMap: dn.start_index_map,
+        operandBatchingDims: dn.operand_batching_dims,
+        startIndicesBatchingDims: up(dn.start_indices_batching_dims),
+      });
+    } else {
+      numbers = new GatherDimensionNumbers({
+        offsetDims: up(dn.offset_dims),
+        collapsedSliceDims: up(dn.collapsed_slice_dims),
+        startIndexMap: up(dn.start_index_map),
+        operandBatchingDims: [0, ...up(dn.operand_batching_dims)],
+        startIndicesBatchingDims: [0, ...up(dn.start_indices_batching_dims)],
+      });
+      sliceSizes = [1, ...sliceSizes];
+    }
+    const operand = dx === null ? x : moveAxis(x, dx, 0);
+    const indices = di === null ? idx : moveAxis(idx, di, 0);
+    return [
+      [
+        bind1(Primitive.Gather, [operand, indices], {
+          ...params,
+          dimension_numbers: numbers,
+          slice_sizes: sliceSizes,
+        }),
+      ],
+      [0],
+    ];
   },
 
   [Primitive.ReduceSum]: axesShift(Primitive.ReduceSum),
