@@ -94,6 +94,20 @@ describeEachDevice("vmap", () => {
     assertAllClose(await both(xs(), jnp.clip(idx, 0, 1)).tolist(), expected);
   });
 
+  it("batches functional updates (scatter): set, add with repeated indices", async () => {
+    const fs: ((x: Array) => Array)[] = [
+      (x) => x.at(0).set(-5),
+      (x) => x.at(jnp.array([1, 1], { dtype: "int32" })).add(jnp.array([10, 100])),
+      (x) =>
+        jnp
+          .zeros([3])
+          .at(jnp.array([2, 0], { dtype: "int32" }))
+          .add(x),
+      (x) => jnp.zeros([2, 2]).at(1).set(x),
+    ];
+    for (const f of fs) assertAllClose(await vmap(f)(xs()).tolist(), await loop(xs(), f));
+  });
+
   it("gives each example of a batch of keys its own random stream", async () => {
     const keys = random.split(random.key(0), 4);
     const draws: ((k: Array) => Array)[] = [

@@ -13,7 +13,7 @@ import {
 import { bind, bind1, type Tracer } from "../core/trace.js";
 import type { BatchDim } from "../core/batch-trace.js";
 import { asArray } from "../numpy/array-like.js";
-import { GatherDimensionNumbers } from "../core/dimension-numbers.js";
+import { GatherDimensionNumbers, ScatterDimensionNumbers } from "../core/dimension-numbers.js";
 
 export type BatchRule<P extends Primitive> = (
   args: Tracer[],
@@ -119,6 +119,35 @@ function axisShift<P extends Primitive>(prim: P): BatchRule<P> {
 }
 
 type Rules = { [P in Primitive]?: BatchRule<P> };
+
+type ScatterPrimitive =
+  | Primitive.Scatter
+  | Primitive.ScatterAdd
+  | Primitive.ScatterMul
+  | Primitive.ScatterMin
+  | Primitive.ScatterMax;
+
+/**
+ * scatter with XLA's batching dimensions: operand, indices and updates all get the batch axis in front
+ * (an unmapped one is broadcast: every example updates its own copy) and it becomes a pair of
+ * operand/indices batching dimensions; the updates' leading axis is a scatter (non-window) dimension.
+ */
+function scatterRule<P extends ScatterPrimitive>(prim: P): BatchRule<P> {
+  return ([x, idx, upd], [dx, di, du], params, size) => {
+    if (dx === null && di === null && du === null) return [[bind1(prim, [x, idx, upd], params)], [null]];
+    const dn = params.dimension_numbers;
+    const up = (xs: readonly number[]) => xs.map((a) => a + 1);
+    const numbers = new ScatterDimensionNumbers({
+      updateWindowDims: up(dn.update_window_dims),
+      insertedWindowDims: up(dn.inserted_window_dims),
+      scatterDimsToOperandDims: up(dn.scatter_dims_to_operand_dims),
+      operandBatchingDims: [0, ...up(dn.operand_batching_dims)],
+      scatterIndicesBatchingDims: [0, ...up(dn.scatter_indices_batching_dims)],
+    });
+    const args = [batchAtFront(x, dx, size), batchAtFront(idx, di, size), batchAtFront(upd, du, size)];
+    return [[bind1(prim, args, { ...params, dimension_numbers: numbers } as ParamsOf<P>)], [0]];
+  };
+}
 
 const rules: Rules = {
   [Primitive.SelectN]: elementwise(Primitive.SelectN),
@@ -311,6 +340,12 @@ const rules: Rules = {
       [0],
     ];
   },
+
+  [Primitive.Scatter]: scatterRule(Primitive.Scatter),
+  [Primitive.ScatterAdd]: scatterRule(Primitive.ScatterAdd),
+  [Primitive.ScatterMul]: scatterRule(Primitive.ScatterMul),
+  [Primitive.ScatterMin]: scatterRule(Primitive.ScatterMin),
+  [Primitive.ScatterMax]: scatterRule(Primitive.ScatterMax),
 
   [Primitive.ReduceSum]: axesShift(Primitive.ReduceSum),
   [Primitive.ReduceMax]: axesShift(Primitive.ReduceMax),
