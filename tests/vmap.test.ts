@@ -108,6 +108,67 @@ describeEachDevice("vmap", () => {
     for (const f of fs) assertAllClose(await vmap(f)(xs()).tolist(), await loop(xs(), f));
   });
 
+  it("runs collectives over the named axis: psum, pmean, pmax, pmin, allGather", async () => {
+    const x = xs(); // rows [1,0] [0,1] [1,1] [2,-1]
+    const opts = { axisName: "batch" };
+    // Batch-normalisation style: subtract the mean over the batch (computed by hand: [1, 0.25]).
+    const centred = vmap((r: Array) => jnp.subtract(r, lax.pmean(r, "batch")), opts)(x);
+    assertAllClose(await centred.tolist(), [
+      [0, -0.25],
+      [-1, 0.75],
+      [0, 0.75],
+      [1, -1.25],
+    ]);
+    // psum of a mapped value is the column sums, the same in every example.
+    assert.deepEqual(await vmap((r: Array) => lax.psum(r, "batch"), opts)(x).tolist(), [
+      [4, 1],
+      [4, 1],
+      [4, 1],
+      [4, 1],
+    ]);
+    assert.deepEqual(
+      await vmap((r: Array) => lax.pmax(r, "batch"), { ...opts, outAxes: null })(x).tolist(),
+      [2, 1],
+    );
+    assert.deepEqual(
+      await vmap((r: Array) => lax.pmin(r, "batch"), { ...opts, outAxes: null })(x).tolist(),
+      [0, -1],
+    );
+    // psum of an unmapped value multiplies by the axis size.
+    assert.deepEqual(
+      await vmap(() => lax.psum(jnp.array([1, 2]), "batch"), {
+        ...opts,
+        inAxes: [],
+        axisSize: 3,
+        outAxes: null,
+      })().tolist(),
+      [3, 6],
+    );
+    // allGather: every example sees the whole batch.
+    const gathered = vmap((r: Array) => jnp.sum(lax.allGather(r, "batch"), 0), opts)(x);
+    assert.deepEqual(await gathered.tolist(), [
+      [4, 1],
+      [4, 1],
+      [4, 1],
+      [4, 1],
+    ]);
+    // Nested vmaps with two names: psum over the outer name only.
+    const m = jnp.array([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    const outerSum = vmap(
+      vmap((v: Array) => lax.psum(v, "rows"), { axisName: "cols" }),
+      { axisName: "rows" },
+    )(m);
+    assert.deepEqual(await outerSum.tolist(), [
+      [5, 7, 9],
+      [5, 7, 9],
+    ]);
+    assert.throws(() => lax.psum(jnp.ones([2]), "nowhere"), /unbound axis name: nowhere/);
+    assert.throws(() => lax.allGather(jnp.ones([2]), "nowhere"), /unbound axis name: nowhere/);
+  });
+
   it("gives each example of a batch of keys its own random stream", async () => {
     const keys = random.split(random.key(0), 4);
     const draws: ((k: Array) => Array)[] = [

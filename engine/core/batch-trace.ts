@@ -37,6 +37,8 @@ export class BatchTracer extends Tracer {
 
 export interface BatchMainData {
   axisSize: number;
+  /** The vmap's `axisName`, which collectives (psum, all_gather, ...) refer to. */
+  axisName?: string;
 }
 
 export class BatchTrace extends Trace {
@@ -50,13 +52,15 @@ export class BatchTrace extends Trace {
 
   processPrimitive<P extends Primitive>(prim: P, tracers: Tracer[], params: ParamsOf<P>): Tracer[] {
     const ts = tracers as BatchTracer[];
+    const data = this.main.globalData as BatchMainData;
     const rule = batchingRules[prim] as BatchRule<P> | undefined;
     if (!rule) throw new Error(`vmap: the primitive ${prim} has no batching rule yet`);
     const [outs, dims] = rule(
       ts.map((t) => t.val),
       ts.map((t) => t.batchDim),
       params,
-      this.axisSize,
+      data.axisSize,
+      data.axisName,
     );
     return outs.map((o, i) => new BatchTracer(this, o, dims[i]));
   }

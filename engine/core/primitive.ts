@@ -114,6 +114,12 @@ export enum Primitive {
   RandomSplit = "random_split",
   RandomFoldIn = "random_fold_in",
   // [end random-sort]
+
+  // collectives over a named (vmapped) axis
+  Psum = "psum",
+  Pmax = "pmax",
+  Pmin = "pmin",
+  AllGather = "all_gather",
 }
 
 export const UNARY_PRIMITIVES = [
@@ -284,6 +290,17 @@ export interface PrimitiveParams {
   [Primitive.RandomSplit]: { shape: readonly number[] };
   [Primitive.RandomFoldIn]: NoParams;
   // [end random-sort]
+
+  [Primitive.Psum]: { axes: readonly string[]; axis_index_groups: null };
+  [Primitive.Pmax]: { axes: readonly string[]; axis_index_groups: null };
+  [Primitive.Pmin]: { axes: readonly string[]; axis_index_groups: null };
+  [Primitive.AllGather]: {
+    all_gather_dimension: number;
+    axis_index_groups: null;
+    axis_name: string;
+    axis_size: number;
+    tiled: boolean;
+  };
 }
 
 export type ParamsOf<P extends Primitive> = PrimitiveParams[P];

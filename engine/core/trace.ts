@@ -109,6 +109,12 @@ export function baseTrace(): Trace {
   return base;
 }
 
+/** The innermost trace level whose shared data satisfies `test` (e.g. a vmap with a given axis name). */
+export function findMain(test: (main: MainTrace) => boolean): MainTrace | undefined {
+  for (let i = traceStack.length - 1; i >= 0; i--) if (test(traceStack[i])) return traceStack[i];
+  return undefined;
+}
+
 /** Runs `body` with a new trace level of the given type pushed on the stack. */
 export function withNewMain<T>(
   traceType: TraceConstructor,

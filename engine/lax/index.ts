@@ -81,3 +81,5 @@ export {
   type SortOptions,
 } from "./random-sort.js";
 // [end random-sort]
+
+export { psum, pmean, pmax, pmin, allGather, all_gather } from "./collectives.js";

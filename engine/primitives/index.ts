@@ -8,6 +8,7 @@ import { binaryPrimitiveRules } from "./binary.js";
 import { convertElementTypeRules } from "./convert-element-type.js";
 import { reducePrimitiveRules } from "./reduce.js";
 import type { PrimitiveRules, RuleTable } from "./rules.js";
+import { collectiveRules } from "./collectives.js";
 import { selectNRules } from "./select-n.js";
 import { structuralPrimitiveRules } from "./structural.js";
 import { unaryPrimitiveRules } from "./unary.js";
@@ -65,6 +66,7 @@ export const primitiveRules: RuleTable = {
   [Primitive.ErfInv]: erfInvRules,
   ...threefryPrimitiveRules,
   // [end random-sort]
+  ...collectiveRules,
 };
 
 export function rulesOf<P extends Primitive>(prim: P): PrimitiveRules<P> {

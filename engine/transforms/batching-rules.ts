@@ -20,6 +20,8 @@ export type BatchRule<P extends Primitive> = (
   dims: BatchDim[],
   params: ParamsOf<P>,
   axisSize: number,
+  /** The name of the vmapped axis, for collectives. */
+  axisName?: string,
 ) => [Tracer[], BatchDim[]];
 
 /** Moves axis `from` of x to position `to` (a transpose; nothing when it is already there). */
@@ -119,6 +121,27 @@ function axisShift<P extends Primitive>(prim: P): BatchRule<P> {
 }
 
 type Rules = { [P in Primitive]?: BatchRule<P> };
+
+/**
+ * psum/pmax/pmin over this vmap's axis reduce over the batch axis, and the result is the same for
+ * every example (unmapped); other axis names are left to the enclosing vmap that owns them.
+ */
+function collective<P extends Primitive.Psum | Primitive.Pmax | Primitive.Pmin>(
+  prim: P,
+  reduce: Primitive.ReduceSum | Primitive.ReduceMax | Primitive.ReduceMin,
+): BatchRule<P> {
+  return ([x], [d], params, size, name) => {
+    const p = params as ParamsOf<Primitive.Psum>;
+    if (name === undefined || !p.axes.includes(name)) return [[bind1(prim, [x], params)], [d]];
+    let y: Tracer;
+    if (d !== null) y = bind1(reduce, [x], { axes: [d] });
+    // The same value in every example: psum multiplies by the axis size, pmax/pmin keep it.
+    else y = prim === Primitive.Psum ? bind1(Primitive.Mul, [x, asArray(size, x.dtype)], {}) : x;
+    const rest = p.axes.filter((a) => a !== name);
+    if (rest.length) y = bind1(prim, [y], { ...p, axes: rest } as ParamsOf<P>);
+    return [[y], [null]];
+  };
+}
 
 type ScatterPrimitive =
   | Primitive.Scatter
@@ -346,6 +369,27 @@ const rules: Rules = {
   [Primitive.ScatterMul]: scatterRule(Primitive.ScatterMul),
   [Primitive.ScatterMin]: scatterRule(Primitive.ScatterMin),
   [Primitive.ScatterMax]: scatterRule(Primitive.ScatterMax),
+
+  [Primitive.Psum]: collective(Primitive.Psum, Primitive.ReduceSum),
+  [Primitive.Pmax]: collective(Primitive.Pmax, Primitive.ReduceMax),
+  [Primitive.Pmin]: collective(Primitive.Pmin, Primitive.ReduceMin),
+  // all_gather over this vmap's axis: every example sees the whole batch, stacked at the gather axis.
+  [Primitive.AllGather]: ([x], [d], params, size, name) => {
+    if (params.axis_name !== name) {
+      if (d === null) return [[bind1(Primitive.AllGather, [x], params)], [null]];
+      const front = moveAxis(x, d, 0);
+      return [
+        [
+          bind1(Primitive.AllGather, [front], {
+            ...params,
+            all_gather_dimension: params.all_gather_dimension + 1,
+          }),
+        ],
+        [0],
+      ];
+    }
+    return [[moveAxis(batchAtFront(x, d, size), 0, params.all_gather_dimension)], [null]];
+  },
 
   [Primitive.ReduceSum]: axesShift(Primitive.ReduceSum),
   [Primitive.ReduceMax]: axesShift(Primitive.ReduceMax),

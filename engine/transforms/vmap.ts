@@ -18,7 +18,7 @@ export interface VmapOptions {
   outAxes?: AxisSpec;
   /** The batch size when no argument is mapped. */
   axisSize?: number;
-  /** A name for the mapped axis (for collectives; not used yet). */
+  /** A name for the mapped axis, for collectives (`lax.psum(x, name)`, `lax.allGather`, ...). */
   axisName?: string;
 }
 
@@ -122,7 +122,7 @@ export function vmap<A extends unknown[], R>(
         `vmap: axisSize ${opts.axisSize} does not match the mapped axes' size ${axisSize}`,
       );
     }
-    return withNewMain(BatchTrace, { axisSize }, (main) => {
+    return withNewMain(BatchTrace, { axisSize, axisName: opts.axisName }, (main) => {
       const trace = new BatchTrace(main);
       const byPath = new Map(mapped.map((m) => [m.path, m.axis]));
       const inputs = leaves.map((leaf, i) => {
