@@ -53,8 +53,7 @@ export class BatchTrace extends Trace {
   processPrimitive<P extends Primitive>(prim: P, tracers: Tracer[], params: ParamsOf<P>): Tracer[] {
     const ts = tracers as BatchTracer[];
     const data = this.main.globalData as BatchMainData;
-    const rule = batchingRules[prim] as BatchRule<P> | undefined;
-    if (!rule) throw new Error(`vmap: the primitive ${prim} has no batching rule yet`);
+    const rule = batchingRules[prim] as BatchRule<P>;
     const [outs, dims] = rule(
       ts.map((t) => t.val),
       ts.map((t) => t.batchDim),
