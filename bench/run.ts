@@ -8,7 +8,15 @@ import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { blockUntilReady, defaultDevice, init, jnp, releaseDevices, type Array } from "../engine/index.js";
+import {
+  blockUntilReady,
+  defaultDevice,
+  init,
+  jnp,
+  releaseDevices,
+  vmap,
+  type Array,
+} from "../engine/index.js";
 
 interface Row {
   workload: string;
@@ -87,6 +95,35 @@ async function main(): Promise<void> {
       medianMs: ms,
       baselineMs: sumBaseline,
       ratio: ms / sumBaseline,
+    });
+  }
+
+
+  // Workload 3: a one-example function (tanh(W·x), W 64×64) over 128 examples: vmap against a loop over
+  // examples (eager; both on the same device).
+  for (const device of ["cpu", "webgpu"] as const) {
+    defaultDevice(device);
+    const W = jnp
+      .array(Float32Array.from({ length: 64 * 64 }, (_, i) => ((i * 7) % 13) / 13 - 0.5))
+      .reshape([64, 64]);
+    const xs = jnp
+      .array(Float32Array.from({ length: 128 * 64 }, (_, i) => ((i * 3) % 11) / 11))
+      .reshape([128, 64]);
+    const f = (x: Array) => jnp.tanh(jnp.dot(W, x));
+    const batched = vmap(f);
+    const loopMs = await median(async () => {
+      await blockUntilReady([...xs].map(f));
+    }, 5);
+    const vmapMs = await median(async () => {
+      await blockUntilReady(batched(xs));
+    }, 5);
+    rows.push({
+      workload: "tanh(W·x) over 128 examples, W 64×64 (eager)",
+      variant: `vmap, ${device}`,
+      baseline: `per-example loop, ${device}`,
+      medianMs: vmapMs,
+      baselineMs: loopMs,
+      ratio: vmapMs / loopMs,
     });
   }
 
