@@ -94,6 +94,31 @@ describe("executing notebooks", () => {
     assert.match(results[5], /reduce_sum\[axes=\(1,\)\]/);
   });
 
+  it("runs notebooks/02-vmap-basics.ipynb: vmap agrees with the loop, and its jaxpr is batched", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "vmaplab-vmapnb-"));
+    const src = path.resolve(import.meta.dirname, "../../notebooks/02-vmap-basics.ipynb");
+    const out = path.join(dir, "vmap.ipynb");
+    const bin = path.resolve(import.meta.dirname, "../bin/vmaplab.js");
+    const r = await run(process.execPath, [bin, "run", src, "-o", out], { timeoutMs: 240_000 });
+    assert.equal(r.code, 0, r.stderr);
+    const cells = (JSON.parse(readFileSync(out, "utf8")) as { cells: Cell[] }).cells.filter(
+      (c) => c.cell_type === "code",
+    );
+    const text = (s: string | string[] | undefined) => (Array.isArray(s) ? s.join("") : (s ?? ""));
+    const results = cells.map((c) =>
+      text(c.outputs?.find((o) => o.output_type === "execute_result")?.data?.["text/plain"]),
+    );
+    assert.ok(
+      cells.every((c) => !c.outputs?.some((o) => o.output_type === "error")),
+      JSON.stringify(results),
+    );
+    assert.equal(results[3], "true", "vmap equals the loop");
+    assert.match(results[5], /dot_general\[dimension_numbers=\(\(\[1\], \[1\]\), \(\[\], \[\]\)\)/);
+    assert.doesNotMatch(results[5], /broadcast_in_dim/);
+    // The batch mean of the rows [1,0] [0,1] [1,1] [2,-1] is [1, 0.25].
+    assert.match(results[7], /\[ 1\.  , -1\.25\]/);
+  });
+
   it("vmaplab run writes the executed copy", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "vmaplab-run-"));
     const file = twoCellNotebook(dir);
