@@ -98,7 +98,6 @@ async function main(): Promise<void> {
     });
   }
 
-
   // Workload 3: a one-example function (tanh(W·x), W 64×64) over 128 examples: vmap against a loop over
   // examples (eager; both on the same device).
   for (const device of ["cpu", "webgpu"] as const) {

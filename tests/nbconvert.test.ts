@@ -116,7 +116,7 @@ describe("executing notebooks", () => {
     assert.match(results[5], /dot_general\[dimension_numbers=\(\(\[1\], \[1\]\), \(\[\], \[\]\)\)/);
     assert.doesNotMatch(results[5], /broadcast_in_dim/);
     // The batch mean of the rows [1,0] [0,1] [1,1] [2,-1] is [1, 0.25].
-    assert.match(results[7], /\[ 1\.  , -1\.25\]/);
+    assert.match(results[7], /\[ 1\. {2}, -1\.25\]/);
   });
 
   it("vmaplab run writes the executed copy", async () => {
