@@ -7,6 +7,7 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import vm from "node:vm";
 import { CellSyntaxError, IMPORT_HOOK, SETTERS } from "./cell-runtime.js";
+import { rewriteMagics } from "./magic-syntax.js";
 
 /** The TypeScript compiler is large: loaded on first use (or by `preload()`), not at start-up. */
 let transformer: Promise<typeof import("./cell-transform.js")> | undefined;
@@ -61,7 +62,7 @@ export class Evaluator {
 
   async run(source: string, cellName: string): Promise<CellResult> {
     const { transformCell } = await loadTransformer();
-    const cell = transformCell(source, `${cellName}.ts`, this.declared);
+    const cell = transformCell(rewriteMagics(source), `${cellName}.ts`, this.declared);
     this.maps.set(cellName, {
       map: cell.sourceMap ? new SourceMap(JSON.parse(cell.sourceMap)) : undefined,
       source,

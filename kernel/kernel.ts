@@ -23,6 +23,8 @@ import {
   type ToProtocol,
 } from "./thread-messages.js";
 import { tslabShim } from "./tslab-shim.js";
+import { MAGIC_HOOK } from "./magic-syntax.js";
+import { Magics } from "./magics.js";
 import type { JsonObject } from "./wire.js";
 
 export interface KernelOptions {
@@ -73,6 +75,11 @@ export class Kernel {
   private readonly evaluator: Evaluator;
   private readonly streams: StreamCapture;
   readonly comms: CommManager;
+  private readonly magics = new Magics({
+    display: (v) => void this.display(v),
+    print: (text) => this.enqueue("stream", { name: "stdout", text }),
+    setTypecheck: (mode) => this.post({ kind: "typecheck", mode }),
+  });
   private readonly shared: Int32Array;
   private readonly stdinBytes: Uint8Array;
   private outputs: Promise<void> = Promise.resolve();
@@ -107,6 +114,8 @@ export class Kernel {
       prompt: (message?: string, opts?: { password?: boolean }) =>
         this.prompt(message ?? "", Boolean(opts?.password)),
       comms: this.comms,
+      [MAGIC_HOOK]: (name: string, args: string, thunk?: () => unknown, source?: string) =>
+        this.magics.run(name, args, thunk, source),
     });
     this.streams = new StreamCapture((name, text) => this.enqueue("stream", { name, text }));
   }

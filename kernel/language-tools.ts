@@ -14,7 +14,7 @@ const MAX_CELLS = 200;
  * Diagnostics that only reflect how cells share one scope (a re-run cell redeclares its names;
  * top-level await is fine in a cell): never reported to the user.
  */
-const CELL_SCOPE_CODES = new Set([2451, 2300, 2393, 2403, 1375, 1378, 2440]);
+const CELL_SCOPE_CODES = new Set([2451, 2300, 2393, 2403, 1375, 1378, 1309, 2440]);
 
 /** Rewrites `import` statements into global declarations (a cell with imports would be a module). */
 function globalizeImports(code: string): { text: string; delta: (pos: number) => number } {
@@ -89,6 +89,7 @@ export class LanguageTools {
       "  function display(value: unknown, options?: { raw?: boolean; displayId?: string; update?: boolean; metadata?: Record<string, unknown> }): { displayId: string; update(value: unknown): void };",
       "  /** Clears the cell's output (with {wait: true}, when the next output arrives). */",
       "  function clearOutput(options?: { wait?: boolean }): void;",
+      "  function __vmaplab_magic__(name: string, args: string, thunk?: () => unknown, source?: string): Promise<unknown>;",
       "  /** Asks the user for a line of input in the notebook. */",
       "  function prompt(message?: string, options?: { password?: boolean }): string;",
       "}",

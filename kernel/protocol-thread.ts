@@ -10,6 +10,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import * as zmq from "zeromq";
 import { endpoint, readConnectionFile } from "./connection.js";
 import { HistoryStore } from "./history-store.js";
+import { rewriteMagics } from "./magic-syntax.js";
 import type { LanguageTools } from "./language-tools.js";
 import {
   SHARED_HEADER_BYTES,
@@ -72,6 +73,7 @@ class ProtocolThread {
   private queue: { msg: Message; channel: Channel }[] = [];
   private running: { msg: Message; channel: Channel; seq: number; done: () => void } | undefined;
   private seq = 0;
+  private typecheck: "on" | "off" | "strict" = process.env.VMAPLAB_TYPECHECK === "off" ? "off" : "on";
   private draining = false;
   /** Cells that ran successfully, for the language service (also before it is loaded). */
   private readonly succeededCells: string[] = [];
@@ -207,6 +209,37 @@ class ProtocolThread {
     }
     this.requests.set(msg.header.msg_id, { msg, channel });
     this.latest = msg;
+    if (
+      msg.header.msg_type === "execute_request" &&
+      this.typecheck === "strict" &&
+      !content.code?.toString().trimStart().startsWith("%")
+    ) {
+      // %typecheck strict: a cell with type errors does not run.
+      const tools = await this.languageTools();
+      const errors = tools.typeErrors(rewriteMagics(String(content.code ?? "")));
+      if (errors.length) {
+        const error = {
+          ename: "TypeError",
+          evalue: `${errors.length} type error(s)`,
+          traceback: errors.map((e) => `TypeScript: ${e}`),
+        };
+        await this.publish(
+          "execute_input",
+          { code: content.code, execution_count: content.execution_count },
+          msg,
+        );
+        await this.publish("error", error, msg);
+        await this.reply(
+          channel,
+          "execute_reply",
+          { status: "error", execution_count: content.execution_count, ...error },
+          msg,
+        );
+        await this.publish("status", { execution_state: "idle" }, msg);
+        if ((msg.content.stop_on_error ?? true) !== false) await this.abortQueued();
+        return;
+      }
+    }
     const seq = ++this.seq;
     const finished = new Promise<void>((resolve) => {
       this.running = { msg, channel, seq, done: resolve };
@@ -248,8 +281,9 @@ class ProtocolThread {
         const req = this.requests.get(m.parent);
         if (m.failed && req && (req.msg.content.stop_on_error ?? true) !== false) this.abortNext = true;
         if (m.succeededCode !== undefined) {
-          this.succeededCells.push(m.succeededCode);
-          this.language?.addCell(m.succeededCode);
+          const code = rewriteMagics(m.succeededCode);
+          this.succeededCells.push(code);
+          this.language?.addCell(code);
         }
         if (this.running?.msg.header.msg_id === m.parent) this.running.done();
         // Keep the latest request: late output (timers) still has a parent to point to.
@@ -266,6 +300,10 @@ class ProtocolThread {
       }
       case "interrupt_ack":
         this.interruptAcked = true;
+        return;
+      case "typecheck":
+        this.typecheck = m.mode;
+        if (m.mode !== "off") void this.languageTools();
         return;
       case "ready":
         return;
@@ -397,10 +435,10 @@ class ProtocolThread {
   }
 
   private async typeWarnings(code: string, msg: Message): Promise<void> {
-    // Until the language service is loaded, skip; VMAPLAB_TYPECHECK=off turns checking off.
-    if (!this.language || !code.trim() || process.env.VMAPLAB_TYPECHECK === "off") return;
+    // Until the language service is loaded, skip; `%typecheck off` (or VMAPLAB_TYPECHECK=off) turns it off.
+    if (!this.language || !code.trim() || this.typecheck !== "on") return;
     try {
-      const errors = this.language.typeErrors(code);
+      const errors = this.language.typeErrors(rewriteMagics(code));
       if (errors.length) {
         const text = errors.map((e) => `TypeScript: ${e}\n`).join("");
         await this.publish("stream", { name: "stderr", text }, msg);

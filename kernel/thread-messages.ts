@@ -33,6 +33,8 @@ export type ToProtocol =
   | { kind: "input_request"; prompt: string; password: boolean }
   | { kind: "interrupt_ack" }
   | { kind: "ready" }
+  /** %typecheck: on (warnings), off, strict (type errors stop the cell). */
+  | { kind: "typecheck"; mode: "on" | "off" | "strict" }
   /** Close the sockets: the process exits next. */
   | { kind: "close" };
 

@@ -168,6 +168,44 @@ describe("kernel features via jupyter_client", () => {
     );
   });
 
+  it("runs magics: %lsmagic, %jaxpr, %timeit (IPython's format, -o), %time, and rejects unknown ones", () => {
+    const stdout = (k: string) =>
+      outputs(k, "stream")
+        .filter((c) => c.name === "stdout")
+        .map((c) => String(c.text))
+        .join("");
+    assert.match(stdout("magic_ls"), /Available line magics:\n.*%jaxpr.*%timeit/);
+    const jaxpr = (outputs("magic_jaxpr", "display_data")[0].data as Record<string, string>)["text/plain"];
+    assert.equal(
+      jaxpr,
+      "{ lambda ; a:f32[2]. let\n    b:f32[2] = sin a\n    c:f32[2] = mul b 2.0:f32[]\n  in (c,) }",
+    );
+    assert.match(
+      stdout("magic_timeit"),
+      /^(The slowest run took [\d.]+ times longer than the fastest\. This could mean that an intermediate result is being cached\.\n)?[\d.]+ (s|ms|µs|ns) ± [\d.]+ (s|ms|µs|ns) per loop \(mean ± std\. dev\. of 2 runs, 3 loops each\)\n$/,
+    );
+    assert.match(String(resultText("magic_timeit")), /^<TimeitResult : .* per loop/);
+    assert.match(stdout("magic_time"), /^CPU times: user .+, sys: .+, total: .+\nWall time: .+\n$/);
+    assert.equal(resultText("magic_time"), "Array(2., dtype=float32)");
+    assert.equal(reply("magic_unknown").ename, "UsageError");
+    assert.match(String(reply("magic_unknown").evalue), /Line magic function `%frobnicate` not found/);
+    assert.match(String(reply("magic_bad_args").evalue), /-n needs a positive integer, got 'zero'/);
+  });
+
+  it("%typecheck strict stops a cell with type errors", () => {
+    const [, strict] = t.magic_strict as Observed[];
+    assert.equal(strict.reply?.status, "error");
+    assert.match(
+      (strict.reply?.traceback as string[]).join("\n"),
+      /Type 'number' is not assignable to type 'string'/,
+    );
+    assert.deepEqual(
+      strict.iopub.filter((m) => m.msg_type === "stream"),
+      [],
+      "the cell did not run",
+    );
+  });
+
   it("tells complete, incomplete (with indent) and invalid code apart", () => {
     assert.deepEqual(t.is_complete, {
       "const a = 1": { status: "complete" },

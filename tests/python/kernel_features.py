@@ -106,6 +106,13 @@ def main():
         out["inspect"] = shell_request(kc, "inspect_request", {"code": "twice(1)", "cursor_pos": 3, "detail_level": 0})
         out["inspect_doc"] = shell_request(kc, "inspect_request", {"code": "documented", "cursor_pos": 5, "detail_level": 1})
         out["type_warning"] = run(kc, 'const typed: string = 42;\ntyped')
+        out["magic_ls"] = run(kc, "%lsmagic")
+        out["magic_jaxpr"] = run(kc, "const mf = (x: typeof documented) => jnp.sin(x).mul(2);\n%jaxpr mf(documented)")
+        out["magic_timeit"] = run(kc, "%timeit -n 3 -r 2 -o jnp.add(documented, 1)")
+        out["magic_time"] = run(kc, "%time jnp.sum(documented)")
+        out["magic_unknown"] = run(kc, "%frobnicate")
+        out["magic_bad_args"] = run(kc, "%timeit -n zero 1+1")
+        out["magic_strict"] = [run(kc, "%typecheck strict"), run(kc, "const notString: string = 3;\nconsole.log('ran')"), run(kc, "%typecheck on")]
         out["is_complete"] = {
             code: shell_request(kc, "is_complete_request", {"code": code})["reply"]
             for code in ["const a = 1", "function f() {", "const s = `abc", "const b = )", "foo(1,"]
