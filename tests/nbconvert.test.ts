@@ -56,6 +56,29 @@ function checkOutputs(file: string): void {
   assert.equal(text(cells[1].outputs?.[0].data?.["text/plain"]), "Array([11., 22., 33.], dtype=float32)");
 }
 
+/**
+ * Executes a notebook of notebooks/ with `vmaplab run`, checks that no cell failed, and returns the
+ * text/plain result of each code cell.
+ */
+async function executeTutorial(name: string): Promise<string[]> {
+  const dir = mkdtempSync(path.join(tmpdir(), "vmaplab-tutorial-"));
+  const src = path.resolve(import.meta.dirname, "../../notebooks", name);
+  const out = path.join(dir, name);
+  const bin = path.resolve(import.meta.dirname, "../bin/vmaplab.js");
+  const r = await run(process.execPath, [bin, "run", src, "-o", out], { timeoutMs: 240_000 });
+  assert.equal(r.code, 0, r.stderr);
+  const cells = (JSON.parse(readFileSync(out, "utf8")) as { cells: Cell[] }).cells.filter(
+    (c) => c.cell_type === "code",
+  );
+  const text = (s: string | string[] | undefined) => (Array.isArray(s) ? s.join("") : (s ?? ""));
+  const results = cells.map((c) =>
+    text(c.outputs?.find((o) => o.output_type === "execute_result")?.data?.["text/plain"]),
+  );
+  const errors = cells.flatMap((c) => c.outputs?.filter((o) => o.output_type === "error") ?? []);
+  assert.deepEqual(errors, [], `${name} has failing cells`);
+  return results;
+}
+
 describe("executing notebooks", () => {
   it("jupyter nbconvert --to notebook --execute runs a two-cell notebook", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "vmaplab-nb-"));
@@ -70,20 +93,7 @@ describe("executing notebooks", () => {
   });
 
   it("runs notebooks/01-first-steps.ipynb without errors, on the WebGPU device", async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "vmaplab-first-"));
-    const src = path.resolve(import.meta.dirname, "../../notebooks/01-first-steps.ipynb");
-    const out = path.join(dir, "first.ipynb");
-    const bin = path.resolve(import.meta.dirname, "../bin/vmaplab.js");
-    const r = await run(process.execPath, [bin, "run", src, "-o", out], { timeoutMs: 240_000 });
-    assert.equal(r.code, 0, r.stderr);
-    const cells = (JSON.parse(readFileSync(out, "utf8")) as { cells: Cell[] }).cells.filter(
-      (c) => c.cell_type === "code",
-    );
-    const text = (s: string | string[] | undefined) => (Array.isArray(s) ? s.join("") : (s ?? ""));
-    const results = cells.map((c) =>
-      text(c.outputs?.find((o) => o.output_type === "execute_result")?.data?.["text/plain"]),
-    );
-    assert.ok(cells.every((c) => !c.outputs?.some((o) => o.output_type === "error")));
+    const results = await executeTutorial("01-first-steps.ipynb");
     assert.equal(results[0], "[ 'webgpu:0', 'cpu:0' ]");
     assert.equal(results[2], "[ [ 2, 3 ], 'float32', 2, 6 ]");
     // 2 sin(x + 1) for x = 1..6
@@ -95,23 +105,7 @@ describe("executing notebooks", () => {
   });
 
   it("runs notebooks/02-vmap-basics.ipynb: vmap agrees with the loop, and its jaxpr is batched", async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "vmaplab-vmapnb-"));
-    const src = path.resolve(import.meta.dirname, "../../notebooks/02-vmap-basics.ipynb");
-    const out = path.join(dir, "vmap.ipynb");
-    const bin = path.resolve(import.meta.dirname, "../bin/vmaplab.js");
-    const r = await run(process.execPath, [bin, "run", src, "-o", out], { timeoutMs: 240_000 });
-    assert.equal(r.code, 0, r.stderr);
-    const cells = (JSON.parse(readFileSync(out, "utf8")) as { cells: Cell[] }).cells.filter(
-      (c) => c.cell_type === "code",
-    );
-    const text = (s: string | string[] | undefined) => (Array.isArray(s) ? s.join("") : (s ?? ""));
-    const results = cells.map((c) =>
-      text(c.outputs?.find((o) => o.output_type === "execute_result")?.data?.["text/plain"]),
-    );
-    assert.ok(
-      cells.every((c) => !c.outputs?.some((o) => o.output_type === "error")),
-      JSON.stringify(results),
-    );
+    const results = await executeTutorial("02-vmap-basics.ipynb");
     assert.equal(results[3], "true", "vmap equals the loop");
     assert.match(results[5], /dot_general\[dimension_numbers=\(\(\[1\], \[1\]\), \(\[\], \[\]\)\)/);
     assert.doesNotMatch(results[5], /broadcast_in_dim/);
