@@ -7,7 +7,7 @@ import { Primitive } from "../core/primitive.js";
 import { hostArray, isFloating } from "../dtype.js";
 import { wgslStorageType } from "../backend/webgpu/wgsl.js";
 import { checkAxes, describe } from "./checks.js";
-import { wgslIsNan } from "./reduce.js";
+import { wgslIsNan } from "../backend/webgpu/wgsl.js";
 import type { PrimitiveRules, RuleGroup } from "./rules.js";
 
 type ArgPrimitive = Primitive.Argmax | Primitive.Argmin;

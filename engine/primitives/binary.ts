@@ -3,7 +3,7 @@ import { Primitive, type BinaryPrimitive, type ComparePrimitive } from "../core/
 import { ShapedArray } from "../core/aval.js";
 import { isFloating, isInteger, type DType } from "../dtype.js";
 import { map2, type Fn2 } from "../backend/cpu/loops.js";
-import { at, wgslStorageType } from "../backend/webgpu/wgsl.js";
+import { at, wgslMinMax, wgslStorageType } from "../backend/webgpu/wgsl.js";
 import { checkArity, elementwiseResult } from "./checks.js";
 import type { PrimitiveRules, RuleGroup } from "./rules.js";
 
@@ -38,15 +38,10 @@ function wgslBinary(prim: BinaryPrimitive, x: string, y: string, t: string): str
       return `(${x} * ${y})`;
     case Primitive.Div:
       return t === "i32" ? `idiv_(${x}, ${y})` : t === "u32" ? `udiv_(${x}, ${y})` : `(${x} / ${y})`;
-    // XLA's max/min propagate NaN; WGSL's return the other operand (x + y is NaN if either is).
     case Primitive.Max:
-      return t === "f32"
-        ? `select(max(${x}, ${y}), ${x} + ${y}, !(${x} == ${x}) || !(${y} == ${y}))`
-        : `max(${x}, ${y})`;
+      return wgslMinMax("max", x, y, t);
     case Primitive.Min:
-      return t === "f32"
-        ? `select(min(${x}, ${y}), ${x} + ${y}, !(${x} == ${x}) || !(${y} == ${y}))`
-        : `min(${x}, ${y})`;
+      return wgslMinMax("min", x, y, t);
     case Primitive.Pow:
       return `pow_(${x}, ${y})`;
   }

@@ -5,9 +5,8 @@
 import { ShapedArray } from "../core/aval.js";
 import { Primitive } from "../core/primitive.js";
 import { hostArray, isFloating } from "../dtype.js";
-import { wgslStorageType } from "../backend/webgpu/wgsl.js";
+import { wgslMinMax, wgslStorageType } from "../backend/webgpu/wgsl.js";
 import { lineGeometry } from "./argminmax.js";
-import { WGSL_NAN, wgslIsNan } from "./reduce.js";
 import { checkAxes } from "./checks.js";
 import type { PrimitiveRules, RuleGroup } from "./rules.js";
 
@@ -31,10 +30,7 @@ function wgslCombine(prim: CumPrimitive, a: string, x: string, float: boolean): 
       return `${a} * ${x}`;
     default: {
       const fn = prim === Primitive.Cummax ? "max" : "min";
-      // XLA's max/min propagate NaN; WGSL's may not.
-      return float
-        ? `select(${fn}(${a}, ${x}), ${WGSL_NAN}, ${wgslIsNan(a)} || ${wgslIsNan(x)})`
-        : `${fn}(${a}, ${x})`;
+      return wgslMinMax(fn, a, x, float ? "f32" : "int");
     }
   }
 }

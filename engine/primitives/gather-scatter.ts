@@ -11,7 +11,7 @@ import { GatherScatterMode, type GatherParams, type ScatterParams } from "../cor
 import { Primitive } from "../core/primitive.js";
 import { hostArray, isInteger, type DType } from "../dtype.js";
 import { formatShape, stridesOf } from "../shape.js";
-import { wgslStorageType } from "../backend/webgpu/wgsl.js";
+import { WGSL_NAN, wgslF32Bits, wgslStorageType } from "../backend/webgpu/wgsl.js";
 import { describe } from "./checks.js";
 import { ravel, unravel, wgslInt, wgslUnravel } from "./index-math.js";
 import type { PrimitiveRules, RuleGroup } from "./rules.js";
@@ -39,9 +39,8 @@ function wgslConst(v: number, dtype: DType): string {
     case "u32":
       return `${v >>> 0}u`;
     default:
-      // WGSL rejects NaN and infinities in constant expressions: `i & 0u` keeps the bitcast at run time.
-      if (Number.isNaN(v)) return "bitcast<f32>(0x7fc00000u | (i & 0u))";
-      if (!Number.isFinite(v)) return `bitcast<f32>(${v > 0 ? "0x7f800000u" : "0xff800000u"} | (i & 0u))`;
+      if (Number.isNaN(v)) return WGSL_NAN;
+      if (!Number.isFinite(v)) return wgslF32Bits(v > 0 ? "0x7f800000u" : "0xff800000u");
       return `f32(${v})`;
   }
 }

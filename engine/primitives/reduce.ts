@@ -4,7 +4,7 @@ import { Primitive, type ReducePrimitive } from "../core/primitive.js";
 import { hostArray, type TypedArray } from "../dtype.js";
 import { stridesOf } from "../shape.js";
 import type { Fn2 } from "../backend/cpu/loops.js";
-import { HIGHEST, LOWEST, stridedSource, wgslStorageType } from "../backend/webgpu/wgsl.js";
+import { HIGHEST, LOWEST, stridedSource, wgslMinMax, wgslStorageType } from "../backend/webgpu/wgsl.js";
 import { checkAxes } from "./checks.js";
 import type { PrimitiveRules, RuleGroup } from "./rules.js";
 
@@ -22,21 +22,6 @@ interface ReduceSpec {
   accepts: (dtype: string) => boolean;
 }
 
-/** NaN test that survives WGSL compilers which assume finite math: exponent all ones, mantissa non-zero. */
-export const wgslIsNan = (e: string): string => `((bitcast<u32>(${e}) & 0x7fffffffu) > 0x7f800000u)`;
-/**
- * An f32 from its bits at run time: WGSL rejects a constant expression whose value is inf or NaN, so
- * the bits are or-ed with `(i & 0u)` (the invocation index makes it a runtime expression).
- */
-export const wgslF32Bits = (bits: string): string => `bitcast<f32>(${bits} | (i & 0u))`;
-export const WGSL_NAN = wgslF32Bits("0x7fc00000u");
-
-/** max/min with NaN propagation on floats (XLA's semantics; WGSL's max/min may drop a NaN). */
-function wgslMinMax(fn: "max" | "min", a: string, x: string, t: string): string {
-  if (t !== "f32") return `${fn}(${a}, ${x})`;
-  return `select(${fn}(${a}, ${x}), ${WGSL_NAN}, ${wgslIsNan(a)} || ${wgslIsNan(x)})`;
-}
-
 const notBool = (d: string) => d !== "bool";
 const boolOrInt = (d: string) => d === "bool" || d === "int32" || d === "uint32";
 
@@ -51,14 +36,14 @@ const SPECS: Record<AxesReducePrimitive, ReduceSpec> = {
   [Primitive.ReduceMax]: {
     init: (d) => (d === "int32" ? -2147483648 : d === "uint32" ? 0 : -Infinity),
     combine: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b)),
-    wgslInit: (t) => (t === "f32" ? wgslF32Bits("0xff800000u") : LOWEST[t]),
+    wgslInit: (t) => LOWEST[t],
     wgslCombine: (a, x, t) => wgslMinMax("max", a, x, t),
     accepts: notBool,
   },
   [Primitive.ReduceMin]: {
     init: (d) => (d === "int32" ? 2147483647 : d === "uint32" ? 4294967295 : Infinity),
     combine: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b)),
-    wgslInit: (t) => (t === "f32" ? wgslF32Bits("0x7f800000u") : HIGHEST[t]),
+    wgslInit: (t) => HIGHEST[t],
     wgslCombine: (a, x, t) => wgslMinMax("min", a, x, t),
     accepts: notBool,
   },

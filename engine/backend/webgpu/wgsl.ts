@@ -41,17 +41,31 @@ export function stridedSource(
   return lines.join("\n  ");
 }
 
-// The f32 infinities are built from bits at run time (`| (i & 0u)`): WGSL rejects a constant
-// expression whose value is inf or NaN.
+/**
+ * An f32 from its bits at run time: WGSL rejects a constant expression whose value is inf or NaN, so
+ * the bits are or-ed with `(i & 0u)` (the invocation index makes it a runtime expression).
+ */
+export const wgslF32Bits = (bits: string): string => `bitcast<f32>(${bits} | (i & 0u))`;
+export const WGSL_NAN = wgslF32Bits("0x7fc00000u");
+
+/** NaN test that survives WGSL compilers which assume finite math: exponent all ones, mantissa non-zero. */
+export const wgslIsNan = (e: string): string => `((bitcast<u32>(${e}) & 0x7fffffffu) > 0x7f800000u)`;
+
+/** max/min with NaN propagation on floats (XLA's semantics; WGSL's max/min may drop a NaN). */
+export function wgslMinMax(fn: "max" | "min", a: string, x: string, t: string): string {
+  if (t !== "f32") return `${fn}(${a}, ${x})`;
+  return `select(${fn}(${a}, ${x}), ${WGSL_NAN}, ${wgslIsNan(a)} || ${wgslIsNan(x)})`;
+}
+
 /** The lowest value of a storage type (identity of max). */
 export const LOWEST: Record<string, string> = {
-  f32: "bitcast<f32>(0xff800000u | (i & 0u))",
+  f32: wgslF32Bits("0xff800000u"),
   i32: "i32(-2147483648)",
   u32: "0u",
 };
 /** The highest value of a storage type (identity of min). */
 export const HIGHEST: Record<string, string> = {
-  f32: "bitcast<f32>(0x7f800000u | (i & 0u))",
+  f32: wgslF32Bits("0x7f800000u"),
   i32: "i32(2147483647)",
   u32: "0xffffffffu",
 };
