@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { jnp, makeJaxpr, ShapeDtypeStruct, type Array } from "../engine/index.js";
+import { evalJaxpr } from "../engine/core/eval-jaxpr.js";
 
 describe("makeJaxpr", () => {
   it("prints sin then mul by a literal, as in JAX's docs", () => {
@@ -57,6 +58,17 @@ describe("makeJaxpr", () => {
     ).toString();
     assert.match(text, /add a 0\.044715:f32\[\]/);
     assert.match(text, /mul b 0\.7978846:f32\[\]/);
+  });
+
+  it("evaluates back to the function's values (evalJaxpr), constants and literals included", async () => {
+    const w = jnp.array([1, 2, 3]);
+    const f = (x: Array) => jnp.sum(jnp.mul(jnp.sin(x), w).add(2));
+    const x = jnp.array([0.5, -1, 2]);
+    const closed = makeJaxpr(f)(x);
+    const [y] = evalJaxpr(closed.jaxpr, closed.consts, [x]);
+    // sum(sin(x) * w + 2), computed by hand in JS
+    const expected = [0.5, -1, 2].reduce((s, v, i) => s + Math.sin(v) * (i + 1) + 2, 0);
+    assert.ok(Math.abs(((await y.item()) as number) - expected) < 1e-5);
   });
 
   it("prints an identity function with an empty body", () => {

@@ -164,6 +164,14 @@ export const COMPARE_PRIMITIVES = [
 export type ComparePrimitive = (typeof COMPARE_PRIMITIVES)[number];
 
 export const REDUCE_PRIMITIVES = [Primitive.ReduceSum, Primitive.ReduceMax] as const;
+
+/** The scatters: same operands (operand, indices, updates) and params, different combiners. */
+export type ScatterPrimitive =
+  | Primitive.Scatter
+  | Primitive.ScatterAdd
+  | Primitive.ScatterMul
+  | Primitive.ScatterMin
+  | Primitive.ScatterMax;
 export type ReducePrimitive = (typeof REDUCE_PRIMITIVES)[number];
 
 export type NoParams = Record<string, never>;

@@ -15,7 +15,7 @@ import {
   type ScatterParams,
 } from "../core/dimension-numbers.js";
 import { Jaxpr, JaxprEqn, Var } from "../core/jaxpr.js";
-import { Primitive } from "../core/primitive.js";
+import { Primitive, type ScatterPrimitive } from "../core/primitive.js";
 import { bind1, Tracer } from "../core/trace.js";
 import type { DType } from "../dtype.js";
 import { formatShape } from "../shape.js";
@@ -194,13 +194,6 @@ export interface ScatterOptions {
   /** Default `fill` (out-of-bounds updates are dropped), as in `lax.scatter_add`. */
   mode?: GatherScatterModeLike | null;
 }
-
-type ScatterPrimitive =
-  | Primitive.Scatter
-  | Primitive.ScatterAdd
-  | Primitive.ScatterMul
-  | Primitive.ScatterMin
-  | Primitive.ScatterMax;
 
 const COMBINER: Partial<Record<ScatterPrimitive, Primitive>> = {
   [Primitive.ScatterAdd]: Primitive.Add,

@@ -8,7 +8,7 @@
  */
 import { ShapedArray } from "../core/aval.js";
 import { GatherScatterMode, type GatherParams, type ScatterParams } from "../core/dimension-numbers.js";
-import { Primitive } from "../core/primitive.js";
+import { Primitive, type ScatterPrimitive } from "../core/primitive.js";
 import { hostArray, isInteger, type DType } from "../dtype.js";
 import { formatShape, stridesOf } from "../shape.js";
 import { WGSL_NAN, wgslF32Bits, wgslStorageType } from "../backend/webgpu/wgsl.js";
@@ -291,13 +291,6 @@ const gather: PrimitiveRules<Primitive.Gather> = {
     return { body: lines.join("\n  ") };
   },
 };
-
-type ScatterPrimitive =
-  | Primitive.Scatter
-  | Primitive.ScatterAdd
-  | Primitive.ScatterMul
-  | Primitive.ScatterMin
-  | Primitive.ScatterMax;
 
 interface Combiner {
   host: (acc: number, u: number) => number;

@@ -9,6 +9,7 @@ import {
   Primitive,
   UNARY_PRIMITIVES,
   type ParamsOf,
+  type ScatterPrimitive,
 } from "../core/primitive.js";
 import { bind, bind1, type Tracer } from "../core/trace.js";
 import type { BatchDim } from "../core/batch-trace.js";
@@ -142,13 +143,6 @@ function collective<P extends Primitive.Psum | Primitive.Pmax | Primitive.Pmin>(
     return [[y], [null]];
   };
 }
-
-type ScatterPrimitive =
-  | Primitive.Scatter
-  | Primitive.ScatterAdd
-  | Primitive.ScatterMul
-  | Primitive.ScatterMin
-  | Primitive.ScatterMax;
 
 /**
  * scatter with XLA's batching dimensions: operand, indices and updates all get the batch axis in front
