@@ -140,7 +140,6 @@ function rewriteTopLevel(
       exportedFunctions.push(st.name.text);
     } else if (ts.isClassDeclaration(st) && st.name) {
       declared.push(st.name.text);
-      const start = st.getStart(sf);
       const classKeyword = st.getChildren(sf).find((c) => c.kind === ts.SyntaxKind.ClassKeyword)!;
       edits.push({
         start: classKeyword.getStart(sf),
@@ -148,7 +147,6 @@ function rewriteTopLevel(
         text: `${st.name.text} = `,
       });
       edits.push({ start: st.end, end: st.end, text: ";" });
-      void start;
     } else if (ts.isImportDeclaration(st)) {
       const spec = (st.moduleSpecifier as ts.StringLiteral).text;
       const tmp = `__vmaplab_module_${importCount++}`;

@@ -37,7 +37,7 @@ export class Evaluator {
   private readonly declared = new Set<string>();
   private readonly maps = new Map<
     string,
-    { map: SourceMap | undefined; source: string; lineCount: number }
+    { sourceMap: string | undefined; map?: SourceMap; source: string; lineCount: number }
   >();
 
   constructor(
@@ -64,7 +64,8 @@ export class Evaluator {
     const { transformCell } = await loadTransformer();
     const cell = transformCell(rewriteMagics(source), `${cellName}.ts`, this.declared);
     this.maps.set(cellName, {
-      map: cell.sourceMap ? new SourceMap(JSON.parse(cell.sourceMap)) : undefined,
+      // Parsed only when an error needs it (most cells never throw).
+      sourceMap: cell.sourceMap,
       source,
       lineCount: cell.lineCount,
     });
@@ -161,7 +162,8 @@ export class Evaluator {
     // Line 1 of the generated script is the prologue.
     const jsLine = line - 1;
     if (jsLine < 1) return undefined;
-    if (!entry.map) return { line: jsLine, column };
+    if (!entry.sourceMap) return { line: jsLine, column };
+    entry.map ??= new SourceMap(JSON.parse(entry.sourceMap));
     const found = entry.map.findEntry(jsLine - 1, column - 1) as {
       originalLine?: number;
       originalColumn?: number;

@@ -4,7 +4,8 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as engine from "../engine/index.js";
-import { Kernel, log } from "./kernel.js";
+import { Kernel } from "./kernel.js";
+import { log } from "./log.js";
 
 export { Kernel } from "./kernel.js";
 export { Evaluator } from "./evaluator.js";

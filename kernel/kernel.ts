@@ -4,9 +4,9 @@
  * order the cell produced them (one queue for streams, displays and results).
  */
 import { randomUUID } from "node:crypto";
-import { writeSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import { CommManager } from "./comms.js";
+import { log } from "./log.js";
 import { displayData, rawBundle, type MimeBundle } from "./display.js";
 import { Evaluator } from "./evaluator.js";
 import { StreamCapture } from "./stream-capture.js";
@@ -39,10 +39,6 @@ export interface KernelOptions {
   ready?: Promise<void>;
   /** Called before the process exits on shutdown (e.g. to release the GPU). */
   onShutdown?: () => void;
-}
-
-export function log(text: string): void {
-  writeSync(2, `[vmaplab kernel] ${text}\n`);
 }
 
 /** What a cell throws when it is interrupted (IPython's KeyboardInterrupt). */
@@ -97,6 +93,8 @@ export class Kernel {
       sharedBuffer,
       historyFile: options.historyFile,
       engineTypes: options.engineTypes,
+      // The engine's exports among the scope's names (vmaplab itself is declared as the namespace).
+      scopeNames: Object.keys(options.scope).filter((n) => n !== "vmaplab"),
     };
     this.worker = new Worker(new URL("./protocol-thread.js", import.meta.url), {
       workerData: data,
@@ -167,8 +165,6 @@ export class Kernel {
         return;
       case "closed":
         process.exit(0);
-        return;
-      case "input_reply":
         return;
     }
   }

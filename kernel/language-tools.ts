@@ -65,21 +65,11 @@ export class LanguageTools {
   private cells: string[] = [];
   private readonly service: ts.LanguageService;
 
-  constructor(engineTypes: string) {
-    const scopeNames = [
-      "jnp",
-      "numpy",
-      "lax",
-      "nn",
-      "random",
-      "tree",
-      "makeJaxpr",
-      "vmap",
-      "ShapeDtypeStruct",
-      "devices",
-      "defaultDevice",
-      "blockUntilReady",
-    ];
+  /**
+   * `engineTypes`: the engine's .d.ts; `scopeNames`: the engine exports every cell sees without an
+   * import (the kernel's cell scope, so the two lists cannot drift apart).
+   */
+  constructor(engineTypes: string, scopeNames: readonly string[]) {
     const prelude = [
       `import type * as __vmaplab from ${JSON.stringify(engineTypes)};`,
       "declare global {",

@@ -4,12 +4,12 @@
  * hands execute and comm requests to the main thread one at a time, in order (ipykernel's shell
  * semantics). Dispatch is a table from msg_type to handler, as in ipykernel's kernelbase.
  */
-import { writeSync } from "node:fs";
 import { Session } from "node:inspector";
 import { parentPort, workerData } from "node:worker_threads";
 import * as zmq from "zeromq";
 import { endpoint, readConnectionFile } from "./connection.js";
 import { HistoryStore } from "./history-store.js";
+import { log } from "./log.js";
 import { rewriteMagics } from "./magic-syntax.js";
 import type { LanguageTools } from "./language-tools.js";
 import {
@@ -29,10 +29,6 @@ type LocalHandler = (msg: Message, channel: Channel) => Promise<void>;
 
 /** Requests the main thread handles (they touch the user's state), queued in arrival order. */
 const FORWARDED = new Set(["execute_request", "comm_open", "comm_msg", "comm_close", "comm_info_request"]);
-
-function log(text: string): void {
-  writeSync(2, `[vmaplab kernel] ${text}\n`);
-}
 
 /** Sends on one socket strictly one message at a time (zeromq allows one pending send per socket). */
 class SerialSender {
@@ -305,8 +301,6 @@ class ProtocolThread {
         this.typecheck = m.mode;
         if (m.mode !== "off") void this.languageTools();
         return;
-      case "ready":
-        return;
       case "close":
         // The process is about to exit: close the sockets so ZeroMQ shuts down cleanly.
         for (const s of [this.shell, this.control, this.stdin, this.iopub, this.heartbeat]) s.close();
@@ -425,7 +419,7 @@ class ProtocolThread {
 
   private async languageTools(): Promise<LanguageTools> {
     this.languageLoading ??= import("./language-tools.js").then(({ LanguageTools }) => {
-      const tools = new LanguageTools(this.data.engineTypes);
+      const tools = new LanguageTools(this.data.engineTypes, this.data.scopeNames);
       for (const cell of this.succeededCells) tools.addCell(cell);
       tools.complete("", 0); // warm up: the first query loads the standard library's types
       this.language = tools;

@@ -17,11 +17,7 @@ export interface RequestToMain {
 }
 
 export type ToMain =
-  | RequestToMain
-  | { kind: "interrupt" }
-  | { kind: "shutdown"; restart: boolean }
-  | { kind: "input_reply"; value: string | null }
-  | { kind: "closed" };
+  RequestToMain | { kind: "interrupt" } | { kind: "shutdown"; restart: boolean } | { kind: "closed" };
 
 export type ToProtocol =
   /** An iopub message caused by request `parent` (or by the latest request when undefined). */
@@ -32,7 +28,6 @@ export type ToProtocol =
   | { kind: "done"; parent: string; failed: boolean; succeededCode?: string }
   | { kind: "input_request"; prompt: string; password: boolean }
   | { kind: "interrupt_ack" }
-  | { kind: "ready" }
   /** %typecheck: on (warnings), off, strict (type errors stop the cell). */
   | { kind: "typecheck"; mode: "on" | "off" | "strict" }
   /** Close the sockets: the process exits next. */
@@ -54,6 +49,8 @@ export interface ProtocolThreadData {
   historyFile: string;
   /** The engine's type declarations, for completions and inspection. */
   engineTypes: string;
+  /** Engine exports in every cell's scope (for the language service's declarations). */
+  scopeNames: string[];
 }
 
 /** States of the stdin shared buffer's first int32. */
