@@ -10,24 +10,8 @@ import time
 import zmq
 from jupyter_client.manager import KernelManager
 
-TIMEOUT = 120
+from kernel_driver import TIMEOUT, run
 
-
-def run_cell(kc, code):
-    """Executes code; returns the reply content and the iopub messages of that request."""
-    msg_id = kc.execute(code)
-    reply = kc.get_shell_msg(timeout=TIMEOUT)
-    while reply["parent_header"].get("msg_id") != msg_id:
-        reply = kc.get_shell_msg(timeout=TIMEOUT)
-    iopub = []
-    while True:
-        msg = kc.get_iopub_msg(timeout=TIMEOUT)
-        if msg["parent_header"].get("msg_id") != msg_id:
-            continue
-        iopub.append({"msg_type": msg["msg_type"], "content": msg["content"]})
-        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-            break
-    return {"reply": reply["content"], "iopub": iopub}
 
 
 def main():
@@ -41,14 +25,14 @@ def main():
     try:
         kc.wait_for_ready(timeout=TIMEOUT)
         out["kernel_info"] = kc.kernel_info(reply=True, timeout=TIMEOUT)["content"]
-        out["declare"] = run_cell(kc, "const x = 2")
-        out["answer"] = run_cell(kc, "x * 21")
-        out["print"] = run_cell(kc, 'console.log("hello", x); console.error("oops")')
-        out["throw"] = run_cell(kc, "const y = 1;\nthrow new Error('boom ' + y)")
-        out["after_throw"] = run_cell(kc, "x + 1")
-        out["array"] = run_cell(kc, "jnp.sin(jnp.array([0, 1, 2])).mul(2)")
-        out["device"] = run_cell(kc, "defaultDevice().id")
-        out["redeclare"] = run_cell(kc, "const x = 5; x")
+        out["declare"] = run(kc, "const x = 2")
+        out["answer"] = run(kc, "x * 21")
+        out["print"] = run(kc, 'console.log("hello", x); console.error("oops")')
+        out["throw"] = run(kc, "const y = 1;\nthrow new Error('boom ' + y)")
+        out["after_throw"] = run(kc, "x + 1")
+        out["array"] = run(kc, "jnp.sin(jnp.array([0, 1, 2])).mul(2)")
+        out["device"] = run(kc, "defaultDevice().id")
+        out["redeclare"] = run(kc, "const x = 5; x")
 
         # A message signed with the wrong key: the kernel must ignore it (and log that it did).
         ctx = zmq.Context.instance()
@@ -61,7 +45,7 @@ def main():
         sock.send_multipart(frames)
         out["bad_signature_answered"] = sock.poll(3000) != 0
         sock.close(0)
-        out["after_bad_signature"] = run_cell(kc, "typeof globalThis.hacked")
+        out["after_bad_signature"] = run(kc, "typeof globalThis.hacked")
 
         kc.shutdown()
         deadline = time.time() + 30
