@@ -13,7 +13,6 @@ from jupyter_client.manager import KernelManager
 from kernel_driver import TIMEOUT, run
 
 
-
 def main():
     log_path = sys.argv[1]
     out = {}
