@@ -41,6 +41,18 @@ export { formatArray } from "./format.js";
 // [random-sort] exports
 // [end random-sort]
 
+// [jit] exports
+// [end jit]
+
+// [control-flow] exports
+// [end control-flow]
+
+// [autodiff] exports
+// [end autodiff]
+
+// [webgpu-compiler] exports
+// [end webgpu-compiler]
+
 /** The array type users see: concrete arrays and tracers inside transforms alike. */
 export { Tracer as Array, ConcreteArray };
 

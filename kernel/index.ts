@@ -32,6 +32,18 @@ export function cellScope(): Record<string, unknown> {
     devices: engine.devices,
     defaultDevice: engine.defaultDevice,
     blockUntilReady: engine.blockUntilReady,
+
+    // [jit] cell scope
+    // [end jit]
+
+    // [control-flow] cell scope
+    // [end control-flow]
+
+    // [autodiff] cell scope
+    // [end autodiff]
+
+    // [magics] cell scope
+    // [end magics]
   };
 }
 

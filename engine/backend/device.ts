@@ -1,6 +1,8 @@
 /** What an executor offers the engine: memory on a device and running one primitive at a time. */
 import type { ShapedArray } from "../core/aval.js";
 import type { ParamsOf, Primitive } from "../core/primitive.js";
+import type { Executable } from "../core/executable.js";
+import type { Jaxpr } from "../core/jaxpr.js";
 import type { TypedArray } from "../dtype.js";
 
 export type DeviceKind = "cpu" | "webgpu";
@@ -27,6 +29,11 @@ export interface Device {
   /** Host copy without waiting, when the device can give one (the CPU always can). */
   readSync(buffer: DeviceBuffer, aval: ShapedArray): TypedArray | undefined;
   release(buffer: DeviceBuffer): void;
+  /**
+   * Compiles a jaxpr (constvars then invars as inputs) into one program for this device, as `jit`
+   * does; devices without a compiler leave it out and get the equation-by-equation interpreter.
+   */
+  compile?(jaxpr: Jaxpr): Executable | undefined;
   /** Resolves when all work submitted so far has finished. */
   synchronize(): Promise<void>;
 }

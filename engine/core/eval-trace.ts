@@ -1,7 +1,8 @@
 /** The bottom trace: runs each primitive right away on the operands' device. */
 import { defaultDevice } from "../backend/devices.js";
 import type { Device } from "../backend/device.js";
-import { abstractEval } from "../primitives/index.js";
+import { abstractEval, rulesOf } from "../primitives/index.js";
+import { isHigherOrder } from "../primitives/rules.js";
 import { ConcreteArray } from "./concrete-array.js";
 import type { ParamsOf, Primitive } from "./primitive.js";
 import { Trace, Tracer, setBaseTrace } from "./trace.js";
@@ -17,6 +18,9 @@ export class EvalTrace extends Trace {
         throw new Error(`${prim}: eval trace received a non-concrete operand ${t}`);
       return t;
     });
+    const rules = rulesOf(prim);
+    // Higher-order primitives (pjit, cond, while, scan) run their inner jaxprs themselves.
+    if (isHigherOrder(rules)) return rules.impl(args, params);
     return evalPrimitive(prim, args, params);
   }
 }

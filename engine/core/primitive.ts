@@ -120,6 +120,15 @@ export enum Primitive {
   Pmax = "pmax",
   Pmin = "pmin",
   AllGather = "all_gather",
+
+  // [jit] primitives
+  // [end jit]
+
+  // [control-flow] primitives
+  // [end control-flow]
+
+  // [autodiff] primitives
+  // [end autodiff]
 }
 
 export const UNARY_PRIMITIVES = [
@@ -309,6 +318,15 @@ export interface PrimitiveParams {
     axis_size: number;
     tiled: boolean;
   };
+
+  // [jit] params
+  // [end jit]
+
+  // [control-flow] params
+  // [end control-flow]
+
+  // [autodiff] params
+  // [end autodiff]
 }
 
 export type ParamsOf<P extends Primitive> = PrimitiveParams[P];

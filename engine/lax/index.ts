@@ -83,3 +83,12 @@ export {
 // [end random-sort]
 
 export { psum, pmean, pmax, pmin, allGather, all_gather } from "./collectives.js";
+
+// [jit] lax
+// [end jit]
+
+// [control-flow] lax
+// [end control-flow]
+
+// [autodiff] lax
+// [end autodiff]

@@ -7,7 +7,7 @@ import { Primitive, type ParamsOf } from "../core/primitive.js";
 import { binaryPrimitiveRules } from "./binary.js";
 import { convertElementTypeRules } from "./convert-element-type.js";
 import { reducePrimitiveRules } from "./reduce.js";
-import type { PrimitiveRules, RuleTable } from "./rules.js";
+import { isHigherOrder, type AnyPrimitiveRules, type PrimitiveRules, type RuleTable } from "./rules.js";
 import { collectiveRules } from "./collectives.js";
 import { selectNRules } from "./select-n.js";
 import { structuralPrimitiveRules } from "./structural.js";
@@ -35,6 +35,15 @@ import { iotaRules } from "./iota.js";
 import { sortRules } from "./sort.js";
 import { threefryPrimitiveRules } from "./threefry.js";
 // [end random-sort]
+
+// [jit] imports
+// [end jit]
+
+// [control-flow] imports
+// [end control-flow]
+
+// [autodiff] imports
+// [end autodiff]
 
 export const primitiveRules: RuleTable = {
   ...unaryPrimitiveRules,
@@ -67,10 +76,27 @@ export const primitiveRules: RuleTable = {
   ...threefryPrimitiveRules,
   // [end random-sort]
   ...collectiveRules,
+
+  // [jit] rules
+  // [end jit]
+
+  // [control-flow] rules
+  // [end control-flow]
+
+  // [autodiff] rules
+  // [end autodiff]
 };
 
-export function rulesOf<P extends Primitive>(prim: P): PrimitiveRules<P> {
-  return primitiveRules[prim] as PrimitiveRules<P>;
+export function rulesOf<P extends Primitive>(prim: P): AnyPrimitiveRules<P> {
+  return primitiveRules[prim] as AnyPrimitiveRules<P>;
+}
+
+/** The kernel rules (CPU, WGSL) of a first-order primitive; higher-order ones run through `impl`. */
+export function kernelRulesOf<P extends Primitive>(prim: P): PrimitiveRules<P> {
+  const rules = rulesOf(prim);
+  if (isHigherOrder(rules))
+    throw new Error(`${prim} is a higher-order primitive: it runs through its impl rule, not one kernel`);
+  return rules;
 }
 
 /** Shapes and dtypes of a primitive's results (JAX's abstract evaluation). */

@@ -6,6 +6,7 @@
 import type { ShapedArray } from "../core/aval.js";
 import type { ParamsOf, Primitive } from "../core/primitive.js";
 import type { TypedArray } from "../dtype.js";
+import type { Tracer } from "../core/trace.js";
 
 /** Abstract evaluation: result shapes and dtypes from operand ones; errors name shapes and dtypes. */
 export type AbstractEvalRule<P extends Primitive> = (
@@ -44,8 +45,27 @@ export interface PrimitiveRules<P extends Primitive> {
   wgsl: WgslLowering<P>;
 }
 
+/**
+ * A higher-order primitive (jit's `pjit`, `cond`, `while`, `scan`, custom derivative calls): its
+ * params hold jaxprs, and evaluating it means running those, not one kernel. `impl` is called by the
+ * eval trace with concrete operands and binds primitives itself (JAX's `impl` rules); executors
+ * that compile a jaxpr handle such equations by calling it too, unless they know better.
+ */
+export interface HigherOrderRules<P extends Primitive> {
+  abstractEval: AbstractEvalRule<P>;
+  impl: (args: Tracer[], params: ParamsOf<P>) => Tracer[];
+}
+
+export type AnyPrimitiveRules<P extends Primitive> = PrimitiveRules<P> | HigherOrderRules<P>;
+
+export function isHigherOrder<P extends Primitive>(
+  rules: AnyPrimitiveRules<P>,
+): rules is HigherOrderRules<P> {
+  return "impl" in rules;
+}
+
 /** Rules for a group of primitives (one file's worth). */
-export type RuleGroup<K extends Primitive> = { [P in K]: PrimitiveRules<P> };
+export type RuleGroup<K extends Primitive> = { [P in K]: AnyPrimitiveRules<P> };
 
 /** The total table: the compiler rejects a primitive without all of its rules. */
 export type RuleTable = RuleGroup<Primitive>;

@@ -489,4 +489,16 @@ const elementwiseRules = Object.fromEntries(
  * The batching rule of every primitive. The table is total: a primitive added without a batching
  * rule is a type error here (JAX keeps the same table as `primitive_batchers`).
  */
-export const batchingRules: Rules<Primitive> = { ...elementwiseRules, ...rules };
+export const batchingRules: Rules<Primitive> = {
+  ...elementwiseRules,
+  ...rules,
+
+  // [jit] batching rules
+  // [end jit]
+
+  // [control-flow] batching rules
+  // [end control-flow]
+
+  // [autodiff] batching rules
+  // [end autodiff]
+};

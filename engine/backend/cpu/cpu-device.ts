@@ -3,7 +3,7 @@ import type { ShapedArray } from "../../core/aval.js";
 import type { ParamsOf, Primitive } from "../../core/primitive.js";
 import type { TypedArray } from "../../dtype.js";
 import type { Device, DeviceBuffer } from "../device.js";
-import { rulesOf } from "../../primitives/index.js";
+import { kernelRulesOf } from "../../primitives/index.js";
 
 class CpuBuffer implements DeviceBuffer {
   constructor(
@@ -27,7 +27,7 @@ export class CpuDevice implements Device {
     outAvals: ShapedArray[],
     params: ParamsOf<P>,
   ): DeviceBuffer[] {
-    const outs = rulesOf(prim).cpu(
+    const outs = kernelRulesOf(prim).cpu(
       inputs.map((b) => this.own(b).array),
       inAvals,
       outAvals,

@@ -6,7 +6,7 @@ import type { ShapedArray } from "../../core/aval.js";
 import type { ParamsOf, Primitive } from "../../core/primitive.js";
 import { hostArray, type TypedArray } from "../../dtype.js";
 import type { Device, DeviceBuffer } from "../device.js";
-import { rulesOf } from "../../primitives/index.js";
+import { kernelRulesOf } from "../../primitives/index.js";
 import { WGSL_HELPERS, wgslStorageType } from "./wgsl.js";
 
 const WORKGROUP_SIZE = 64;
@@ -65,7 +65,7 @@ export class WebGpuDevice implements Device {
     outAvals: ShapedArray[],
     params: ParamsOf<P>,
   ): DeviceBuffer[] {
-    const kernel = rulesOf(prim).wgsl(inAvals, outAvals, params);
+    const kernel = kernelRulesOf(prim).wgsl(inAvals, outAvals, params);
     const outputs = outAvals.map((a) => this.allocate(deviceBytes(a)));
     const threads = kernel.threads ?? outAvals[0].size;
     if (threads > 0) {
