@@ -5,7 +5,6 @@
  */
 import { defaultDevice } from "../backend/devices.js";
 import { ConcreteArray } from "../core/concrete-array.js";
-import type { ShapedArray } from "../core/aval.js";
 import type { ClosedJaxpr } from "../core/jaxpr.js";
 import { JaxprBuilder, JaxprTrace } from "../core/jaxpr-trace.js";
 import { Primitive } from "../core/primitive.js";
@@ -52,7 +51,8 @@ export interface Jitted<A extends unknown[], R> {
 }
 
 interface CacheEntry {
-  jaxpr: ClosedJaxpr;
+  /** The pjit equation's params: the traced jaxpr and the function's name. */
+  params: { jaxpr: ClosedJaxpr; name: string };
   outTree: TreeDef;
 }
 
@@ -112,22 +112,41 @@ function staticKey(x: unknown, where: string): string {
   );
 }
 
-/** A compact, unambiguous text for a tree structure. */
-function treeKey(def: TreeDef): string {
-  switch (def.kind) {
-    case "leaf":
-      return "*";
-    case "none":
-      return def.value === null ? "N" : "U";
-    case "array":
-      return `[${def.children.map(treeKey).join(",")}]`;
-    case "object":
-      return `{${def.keys.map((k, i) => `${JSON.stringify(k)}:${treeKey(def.children[i])}`).join(",")}}`;
-  }
+interface Signature {
+  /** The device of the first concrete array met. */
+  device: string | undefined;
 }
 
-function avalKey(a: ShapedArray): string {
-  return `${a.dtype}[${a.shape.join(",")}]${a.weakType ? "w" : ""}`;
+/**
+ * One walk over a pytree of arguments (the same order as `tree.flatten`: object keys sorted): pushes
+ * its leaves as arrays (JS numbers and booleans become weakly typed scalars) and returns a text naming
+ * the structure and each leaf's dtype, shape and weak type. Throws on a value that is not a pytree.
+ */
+function signature(x: unknown, leaves: Tracer[], sig: Signature): string {
+  let a: Tracer;
+  if (x instanceof Tracer) {
+    a = x;
+    if (sig.device === undefined && x instanceof ConcreteArray) sig.device = x.device.id;
+  } else if (typeof x === "number" || typeof x === "boolean") {
+    a = asArray(x);
+  } else if (x === null) return "N";
+  else if (x === undefined) return "U";
+  else if (Array.isArray(x)) {
+    let k = "[";
+    for (const c of x) k += signature(c, leaves, sig) + ",";
+    return k + "]";
+  } else if (typeof x === "object" && isPlainObject(x)) {
+    const obj = x as Record<string, unknown>;
+    let k = "{";
+    for (const key of Object.keys(obj).sort())
+      k += `${JSON.stringify(key)}:${signature(obj[key], leaves, sig)},`;
+    return k + "}";
+  } else {
+    throw new TypeError(`${describeValue(x)} is not a valid pytree node`);
+  }
+  leaves.push(a);
+  const v = a.aval;
+  return `${v.dtype}[${v.shape.join(",")}]${v.weakType ? "w" : ""}`;
 }
 
 /**
@@ -180,54 +199,54 @@ export function jit<A extends unknown[], R>(f: (...args: A) => R, options: JitOp
 
   const describeArg = (i: number) => `argument ${i}${params[i] ? ` ('${params[i]}')` : ""}`;
 
-  const jitted = (...args: A): R => {
-    const n = args.length;
-    const isStatic: boolean[] = new Array<boolean>(n).fill(false);
-    // As JAX, static positions beyond the arguments given are ignored; negative ones count from the end.
-    for (const s of staticNums) {
-      const k = s < 0 ? s + n : s;
-      if (k >= 0 && k < n) isStatic[k] = true;
-    }
-    let key = "";
-    const dynamic: unknown[] = [];
-    const dynamicPos: number[] = [];
-    for (let i = 0; i < n; i++) {
-      if (isStatic[i]) key += `${i}=${staticKey(args[i], `${fn}: static ${describeArg(i)}`)};`;
-      else {
-        dynamic.push(args[i]);
-        dynamicPos.push(i);
-      }
-    }
-    let leaves: unknown[];
-    let inTree: TreeDef;
-    try {
-      [leaves, inTree] = flatten<unknown>(dynamic);
-    } catch (e) {
-      // Name the argument, as JAX's "Argument 'x' of type <class 'str'> is not a valid JAX type".
-      const bad = dynamicPos.find((_, j) => {
+  /** The error for an argument that is not a pytree of arrays, naming it. */
+  const badArgument = (args: unknown[], dynamicPos: number[], e: unknown): TypeError => {
+    // As JAX's "Argument 'x' of type <class 'str'> is not a valid JAX type".
+    const bad =
+      dynamicPos.find((i) => {
         try {
-          flatten(dynamic[j]);
+          flatten(args[i]);
           return false;
         } catch {
           return true;
         }
-      });
-      throw new TypeError(
-        `${fn}: ${describeArg(bad ?? 0)} of type ${describeValue(args[bad ?? 0])} is not a valid array ` +
-          `argument (arrays, numbers, booleans, and JS arrays/plain objects of them); mark it static ` +
-          `with staticArgnums if it is a compile-time constant (${(e as Error).message})`,
-        { cause: e },
-      );
-    }
-    const arrays = leaves.map((l) => (l instanceof Tracer ? l : asArray(l as number | boolean)));
-    let device: string | undefined;
-    for (const a of arrays) {
-      if (a instanceof ConcreteArray) {
-        device = a.device.id;
-        break;
+      }) ?? 0;
+    return new TypeError(
+      `${fn}: ${describeArg(bad)} of type ${describeValue(args[bad])} is not a valid array ` +
+        `argument (arrays, numbers, booleans, and JS arrays/plain objects of them); mark it static ` +
+        `with staticArgnums if it is a compile-time constant (${(e as Error).message})`,
+      { cause: e },
+    );
+  };
+
+  const jitted = (...args: A): R => {
+    const n = args.length;
+    let key = "";
+    let dynamic: unknown[] = args;
+    let isStatic: boolean[] | undefined;
+    if (staticNums.length) {
+      isStatic = new Array<boolean>(n).fill(false);
+      // As JAX, static positions beyond the arguments given are ignored; negative ones count from the end.
+      for (const s of staticNums) {
+        const k = s < 0 ? s + n : s;
+        if (k >= 0 && k < n) isStatic[k] = true;
+      }
+      dynamic = [];
+      for (let i = 0; i < n; i++) {
+        if (isStatic[i]) key += `${i}=${staticKey(args[i], `${fn}: static ${describeArg(i)}`)};`;
+        else dynamic.push(args[i]);
       }
     }
-    key += `|${device ?? defaultDevice().id}|${treeKey(inTree)}|${arrays.map((a) => avalKey(a.aval)).join(";")}`;
+    const dynamicPos = () => args.map((_, i) => i).filter((i) => !isStatic?.[i]);
+    // One walk gives the leaves (JS numbers made arrays) and the key of structure and avals.
+    const arrays: Tracer[] = [];
+    const sig: Signature = { device: undefined };
+    try {
+      key += signature(dynamic, arrays, sig);
+    } catch (e) {
+      throw badArgument(args, dynamicPos(), e);
+    }
+    key += `|${sig.device ?? defaultDevice().id}`;
 
     let entry = cache.get(key);
     let hoisted: Tracer[] = [];
@@ -238,8 +257,9 @@ export function jit<A extends unknown[], R>(f: (...args: A) => R, options: JitOp
       const jaxpr = withNewDynamic(JaxprTrace, builder, (main) => {
         const trace = new JaxprTrace(main);
         const inTracers = arrays.map((a) => builder.newArg(trace, a.aval));
-        const rebuilt = unflatten(inTree, inTracers) as unknown[];
-        const full = args.map((a, i) => (isStatic[i] ? a : rebuilt[dynamicPos.indexOf(i)])) as A;
+        const rebuilt = unflatten(flatten<unknown>(dynamic)[1], inTracers) as unknown[];
+        const positions = dynamicPos();
+        const full = args.map((a, i) => (isStatic?.[i] ? a : rebuilt[positions.indexOf(i)])) as A;
         const result = f(...full);
         let outs: unknown[];
         try {
@@ -253,13 +273,13 @@ export function jit<A extends unknown[], R>(f: (...args: A) => R, options: JitOp
         const outTracers = outs.map((o) => fullRaise(trace, o instanceof Tracer ? o : asArray(o as number)));
         return builder.build(inTracers, outTracers, true);
       });
-      entry = { jaxpr, outTree: outTree! };
+      entry = { params: { jaxpr, name }, outTree: outTree! };
       hoisted = builder.hoistedConsts;
       // A trace that closed over an outer transform's tracers belongs to that transform's call only.
       if (hoisted.length === 0) cache.set(key, entry);
     }
 
-    const outs = bind(Primitive.Pjit, [...hoisted, ...arrays], { jaxpr: entry.jaxpr, name });
+    const outs = bind(Primitive.Pjit, hoisted.length ? [...hoisted, ...arrays] : arrays, entry.params);
     if (donate.length && outs.every((o) => o instanceof ConcreteArray)) {
       const returned = new Set<Tracer>(outs);
       for (const d of donate) {
