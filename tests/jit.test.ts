@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { jit, jnp, makeJaxpr, ShapeDtypeStruct, vmap, type Array } from "../engine/index.js";
+import { devices, jit, jnp, makeJaxpr, ShapeDtypeStruct, vmap, type Array } from "../engine/index.js";
 import { ConcreteArray } from "../engine/core/concrete-array.js";
 import { parameterNames } from "../engine/transforms/parameter-names.js";
 import { assertAllClose } from "./helpers/allclose.js";
@@ -234,6 +234,18 @@ describeEachDevice("jit", () => {
     assertAllClose(await jit(() => jnp.ones([2]).mul(3))().tolist(), [3, 3]);
     const two = jit(() => 2)();
     assert.equal(await (two as unknown as Array).item(), 2);
+  });
+
+  it("runs on the operands' device; closed-over CPU arrays are copied there once", async () => {
+    const cpu = devices().find((d) => d.kind === "cpu")!;
+    const w = jnp.array([1, 2, 3], { device: cpu });
+    const f = jit((x: Array) => x.mul(w));
+    const x = jnp.array([2, 2, 2]);
+    const y = f(x);
+    assert.equal((y as ConcreteArray).device, (x as ConcreteArray).device);
+    assertAllClose(await y.tolist(), [2, 4, 6]);
+    assertAllClose(await f(jnp.array([1, 0, -1])).tolist(), [1, 0, -3]);
+    assert.equal(f.traceCount, 1);
   });
 
   it("donated arrays are disposed after the call, unless returned", async () => {

@@ -9,7 +9,7 @@ import { defaultDevice } from "../backend/devices.js";
 import { ConcreteArray } from "../core/concrete-array.js";
 import { compileFor, type Executable } from "../core/executable.js";
 import { fromHost } from "../core/from-host.js";
-import type { Jaxpr } from "../core/jaxpr.js";
+import type { ClosedJaxpr, Jaxpr } from "../core/jaxpr.js";
 import { Primitive, type ParamsOf } from "../core/primitive.js";
 import type { Tracer } from "../core/trace.js";
 import type { HigherOrderRules } from "./rules.js";
@@ -63,16 +63,31 @@ function pjitAbstractEval(avals: ShapedArray[], params: PjitParams): ShapedArray
   return jaxpr.outAvals;
 }
 
+/** The jaxpr's constants copied to another device, kept for the next call there. */
+const movedConsts = new WeakMap<ClosedJaxpr, Map<Device, ConcreteArray[]>>();
+
+function constsOn(closed: ClosedJaxpr, device: Device): ConcreteArray[] {
+  if (closed.consts.every((c) => c.device === device)) return closed.consts;
+  let perDevice = movedConsts.get(closed);
+  if (!perDevice) movedConsts.set(closed, (perDevice = new Map()));
+  let consts = perDevice.get(device);
+  if (!consts) {
+    consts = closed.consts.map((c) => (c.device === device ? c : fromHost(c.peekHost()!, c.aval, device)));
+    perDevice.set(device, consts);
+  }
+  return consts;
+}
+
 function pjitImpl(args: Tracer[], params: PjitParams): Tracer[] {
   const { jaxpr: closed, name } = params;
-  const inputs = [...closed.consts, ...(args as ConcreteArray[])];
-  const device = pickDevice(name, inputs);
+  const operands = args as ConcreteArray[];
+  const device = pickDevice(name, closed.consts.length ? [...closed.consts, ...operands] : operands);
   // Operands on another device are copied over (only host-known ones can be: see pickDevice).
-  const moved = inputs.map((x) => (x.device === device ? x : fromHost(x.peekHost()!, x.aval, device)));
-  const outs = executableFor(closed.jaxpr, device).run(moved);
+  const moved = operands.map((x) => (x.device === device ? x : fromHost(x.peekHost()!, x.aval, device)));
+  const outs = executableFor(closed.jaxpr, device).run([...constsOn(closed, device), ...moved]);
   const keep = new Set(outs);
   moved.forEach((x, i) => {
-    if (x !== inputs[i] && !keep.has(x)) x.dispose();
+    if (x !== operands[i] && !keep.has(x)) x.dispose();
   });
   return outs;
 }

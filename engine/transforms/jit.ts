@@ -156,8 +156,8 @@ function signature(x: unknown, leaves: Tracer[], sig: Signature): string {
  * WebGPU asynchronously: nothing waits, `await x.data()` or `blockUntilReady` do); under `vmap`,
  * `makeJaxpr` or another `jit`, pjit's rules apply (batching the inner jaxpr, a nested pjit equation).
  *
- * The signature is: each array argument's shape, dtype and weak type (JS numbers are traced as weakly
- * typed float32 scalars, as Python scalars are in JAX), the pytree structure of the arguments, the
+ * The signature is: each array argument's shape, dtype and weak type (JS numbers are traced, not
+ * static: weakly typed scalars, as Python scalars are in JAX), the pytree structure of the arguments, the
  * values of static arguments and the arguments' device. Because `f` only runs while tracing, its side
  * effects (`console.log`, pushing to an outer array) happen once per signature, not once per call, and
  * it sees tracers, not values, so it cannot branch on array values (as in JAX). Arrays `f` closes
