@@ -157,10 +157,14 @@ describeEachDevice("jit", () => {
   it("vmap(jit(f)) batches the inner jaxpr and equals a per-example loop", async () => {
     const w = W();
     const f = (x: Array) => jnp.tanh(jnp.matmul(w, x));
-    const batched = vmap(jit(f));
+    const jf = jit(f);
+    const batched = vmap(jf);
     const loop: Nested[] = [];
     for (const x of xs()) loop.push((await f(x).tolist()) as Nested);
     assertAllClose(await batched(xs()).tolist(), loop);
+    // Called again, vmap(jit(f)) reuses the trace (per-example signature) and the batched jaxpr.
+    assertAllClose(await batched(xs()).tolist(), loop);
+    assert.equal(jf.traceCount, 1);
     // The batched inner jaxpr contracts the closed-over weight with the whole batch; the result's
     // batch axis comes out second and vmap moves it to the front outside.
     assert.equal(
