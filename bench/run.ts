@@ -10,6 +10,7 @@ import type { Row } from "./common.js";
 import { eagerRows } from "./eager.js";
 import { kernelRows } from "./kernel-rows.js";
 // [jit] bench imports
+import { vmapJitRows } from "./vmap-jit.js";
 // [end jit]
 // [webgpu-compiler] bench imports
 // [end webgpu-compiler]
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   rows.push(...(await eagerRows()));
   // [jit] bench suites
+  rows.push(...(await vmapJitRows()));
   // [end jit]
   // [webgpu-compiler] bench suites
   // [end webgpu-compiler]

@@ -42,6 +42,8 @@ export { formatArray } from "./format.js";
 // [end random-sort]
 
 // [jit] exports
+export { jit, type JitOptions, type Jitted } from "./transforms/jit.js";
+export { batchJaxpr, type BatchedJaxpr } from "./transforms/batch-jaxpr.js";
 // [end jit]
 
 // [control-flow] exports

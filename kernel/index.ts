@@ -34,6 +34,7 @@ export function cellScope(): Record<string, unknown> {
     blockUntilReady: engine.blockUntilReady,
 
     // [jit] cell scope
+    jit: engine.jit,
     // [end jit]
 
     // [control-flow] cell scope

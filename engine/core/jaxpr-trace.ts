@@ -37,8 +37,16 @@ export class JaxprBuilder {
     return v;
   }
 
-  /** Builds the jaxpr; `inTracers` are the arguments, `outTracers` the results. */
-  build(inTracers: Tracer[], outTracers: Tracer[]): ClosedJaxpr {
+  /** With `hoistTracerConsts`: the outer transforms' tracers closed over, in the jaxpr's leading inputs. */
+  readonly hoistedConsts: Tracer[] = [];
+
+  /**
+   * Builds the jaxpr; `inTracers` are the arguments, `outTracers` the results. Constants that are
+   * tracers of an outer transform become leading inputs when `hoistTracerConsts` is set (JAX's
+   * convert_constvars_jaxpr: jit passes them as operands), and are an error otherwise.
+   */
+  build(inTracers: Tracer[], outTracers: Tracer[], hoistTracerConsts = false): ClosedJaxpr {
+    const hoistedVars: Var[] = [];
     const constVars = [...this.constValues.keys()];
     const constVals = constVars.map((v) => this.constValues.get(v)!);
     // Scalar constants whose values the host knows are printed inline, as JAX inlines literals.
@@ -53,6 +61,9 @@ export class JaxprBuilder {
       } else if (c instanceof ConcreteArray) {
         keptVars.push(v);
         keptVals.push(c);
+      } else if (hoistTracerConsts) {
+        hoistedVars.push(v);
+        this.hoistedConsts.push(c);
       } else {
         throw new Error("closing over a tracer of an outer transform inside makeJaxpr is not supported yet");
       }
@@ -63,7 +74,7 @@ export class JaxprBuilder {
     );
     const jaxpr = new Jaxpr(
       keptVars,
-      inTracers.map((t) => this.getVar(t)),
+      [...hoistedVars, ...inTracers.map((t) => this.getVar(t))],
       eqns,
       outTracers.map((t) => inline(this.getVar(t))),
     );

@@ -7,6 +7,9 @@ import type { DType } from "../dtype.js";
 // [shape-indexing] imports
 import type { GatherParams, ScatterParams } from "./dimension-numbers.js";
 // [end shape-indexing]
+// [jit] imports
+import type { ClosedJaxpr } from "./jaxpr.js";
+// [end jit]
 
 export enum Primitive {
   // elementwise unary
@@ -122,6 +125,8 @@ export enum Primitive {
   AllGather = "all_gather",
 
   // [jit] primitives
+  /** jit's call primitive: runs a closed jaxpr as one program (JAX's `pjit_p`). */
+  Pjit = "pjit",
   // [end jit]
 
   // [control-flow] primitives
@@ -320,6 +325,9 @@ export interface PrimitiveParams {
   };
 
   // [jit] params
+  // JAX's pjit also has shardings, donated_invars, inline, keep_unused... which its printer hides
+  // at their defaults; we keep only the two it shows.
+  [Primitive.Pjit]: { jaxpr: ClosedJaxpr; name: string };
   // [end jit]
 
   // [control-flow] params

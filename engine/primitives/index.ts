@@ -37,6 +37,7 @@ import { threefryPrimitiveRules } from "./threefry.js";
 // [end random-sort]
 
 // [jit] imports
+import { jitPrimitiveRules } from "./pjit.js";
 // [end jit]
 
 // [control-flow] imports
@@ -78,6 +79,7 @@ export const primitiveRules: RuleTable = {
   ...collectiveRules,
 
   // [jit] rules
+  ...jitPrimitiveRules,
   // [end jit]
 
   // [control-flow] rules

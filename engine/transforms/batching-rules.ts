@@ -15,6 +15,9 @@ import { bind, bind1, type Tracer } from "../core/trace.js";
 import type { BatchDim } from "../core/batch-trace.js";
 import { asArray } from "../numpy/array-like.js";
 import { GatherDimensionNumbers, ScatterDimensionNumbers } from "../core/dimension-numbers.js";
+// [jit] imports
+import { pjitBatchRule } from "./pjit-batching.js";
+// [end jit]
 
 export type BatchRule<P extends Primitive> = (
   args: Tracer[],
@@ -166,7 +169,8 @@ function scatterRule<P extends ScatterPrimitive>(prim: P): BatchRule<P> {
   };
 }
 
-const rules: Rules<Exclude<Primitive, ElementwisePrimitive>> = {
+// Primitives whose rules sit in the areas' sections of `batchingRules` below are left out here.
+const rules: Rules<Exclude<Primitive, ElementwisePrimitive | Primitive.Pjit>> = {
   [Primitive.SelectN]: elementwise(Primitive.SelectN),
   [Primitive.ConvertElementType]: elementwise(Primitive.ConvertElementType),
 
@@ -502,6 +506,7 @@ export const batchingRules: Rules<Primitive> = {
   ...rules,
 
   // [jit] batching rules
+  [Primitive.Pjit]: pjitBatchRule,
   // [end jit]
 
   // [control-flow] batching rules
