@@ -13,7 +13,7 @@ import { Primitive, type ParamsOf } from "../engine/core/primitive.js";
 import { bind, type Tracer } from "../engine/core/trace.js";
 import { getDevice } from "../engine/backend/devices.js";
 import { hostArray, type DType, type TypedArray } from "../engine/dtype.js";
-import { jnp, makeJaxpr, random, vmap } from "../engine/index.js";
+import { jit, jnp, makeJaxpr, random, vmap } from "../engine/index.js";
 import { assertAllClose } from "./helpers/allclose.js";
 import { describeEachDevice } from "./helpers/devices.js";
 
@@ -287,6 +287,8 @@ function buildCases(): Case[] {
   add("random_bits", [of("u32", 2)], prim1(Primitive.RandomBits, { bit_width: 32, shape: [3] }));
   add("random_split", [of("u32", 2)], prim1(Primitive.RandomSplit, { shape: [2] }));
   add("random_fold_in", [of("u32", 2), of("u32")], prim1(Primitive.RandomFoldIn, {}));
+  const jitted = jit((x: Tracer, y: Tracer) => jnp.sin(x).mul(y).sum(0));
+  add("pjit", [f(2, 3), f(2, 3)], (x, y) => jitted(x, y));
   add("random.uniform of a key", [of("u32", 2)], (k) => random.uniform(random.wrapKeyData(k), [3]));
   return cases;
 }
