@@ -110,7 +110,14 @@ function runNotebook(args: string[]): void {
   if (!(Number(timeout) > 0)) fail(`--timeout needs a positive number of seconds, not '${timeout}'`);
   // Without --output or --html, the executed copy goes next to the input (NAME.executed.ipynb).
   const out = output ?? (html ? undefined : input.replace(/\.ipynb$/, "") + ".executed.ipynb");
-  const pyArgs = [runnerScript(), path.resolve(input), "--timeout", timeout, "--cwd", path.dirname(path.resolve(input))];
+  const pyArgs = [
+    runnerScript(),
+    path.resolve(input),
+    "--timeout",
+    timeout,
+    "--cwd",
+    path.dirname(path.resolve(input)),
+  ];
   if (out) pyArgs.push("--output", path.resolve(out));
   if (html) pyArgs.push("--html", path.resolve(html));
   if (kernel) pyArgs.push("--kernel", kernel);
