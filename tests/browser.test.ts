@@ -32,6 +32,8 @@ let port: number;
 let jupyterPath: string;
 /** The text each code cell showed in the browser (streams and text/plain, in order). */
 let browserTexts: string[] = [];
+/** The same notebook run through @jupyterlab/services, started alongside the browser. */
+let servicesRun: Promise<string[]> | undefined;
 
 /** Rejects with `what` and the server's log when `promise` takes longer than `ms`. */
 async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
@@ -87,6 +89,8 @@ describe("the tutorials in a browser (Chromium + the classic Notebook) and in @j
         server!.on("exit", (code) => reject(new Error(`the server exited (${code}):\n${serverLog}`)));
       }),
     );
+    servicesRun = runThroughServices();
+    servicesRun.catch(() => {}); // reported by its own test
     browser = await within(
       20_000,
       "Chromium did not start",
@@ -113,14 +117,17 @@ describe("the tutorials in a browser (Chromium + the classic Notebook) and in @j
 
   it(`opens ${NOTEBOOK}, runs all cells on the vmaplab kernel, and shows the outputs`, async () => {
     await within(
-      20_000,
+      30_000,
       `the notebook page ${NOTEBOOK} did not load`,
-      page.goto(`http://127.0.0.1:${port}/notebooks/${NOTEBOOK}?token=${token}`),
+      page.goto(`http://127.0.0.1:${port}/notebooks/${NOTEBOOK}?token=${token}`, {
+        waitUntil: "domcontentloaded",
+        timeout: 0,
+      }),
     );
     // The notebook names the vmaplab kernel in its metadata; the page starts it. Wait for its
     // kernel_info reply, then check that the kernel picked is ours, as the menu shows it.
     await within(
-      30_000,
+      60_000,
       "the vmaplab kernel did not become ready in the page",
       page.waitForFunction(
         () => {
@@ -155,7 +162,7 @@ describe("the tutorials in a browser (Chromium + the classic Notebook) and in @j
     await page.click("#celllink");
     await page.click("#run_all_cells > a");
     await within(
-      45_000,
+      90_000,
       `Run All did not finish all ${codeCells} code cells`,
       page.waitForFunction((n) => (globalThis as unknown as InPage).__finished >= n, codeCells, {
         timeout: 0,
@@ -208,60 +215,68 @@ describe("the tutorials in a browser (Chromium + the classic Notebook) and in @j
     });
     await page.screenshot({ path: path.join(outputDir, "01-vmap-basics-full.png"), fullPage: true });
     await page.close();
-    // Leave the browser's kernel: the services test starts its own session for the same notebook
-    // (the server would otherwise hand it the browser's session, which is keyed by path).
-    const api = `http://127.0.0.1:${port}/api/sessions`;
-    const auth = { headers: { Authorization: `token ${token}` } };
-    const sessions = (await (await fetch(api, auth)).json()) as { id: string; path: string }[];
-    for (const s of sessions.filter((s) => s.path === NOTEBOOK)) {
-      const r = await fetch(`${api}/${s.id}`, { ...auth, method: "DELETE" });
-      assert.equal(r.status, 204, `deleting the browser's session: HTTP ${r.status}`);
-    }
   });
 
   it("@jupyterlab/services runs the same notebook's cells and sees the same text outputs", async (t) => {
     if (browserTexts.length === 0) return t.skip("the browser run failed");
-    const serverSettings = ServerConnection.makeSettings({
-      baseUrl: `http://127.0.0.1:${port}/`,
-      wsUrl: `ws://127.0.0.1:${port}/`,
-      token,
-      WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
-    });
-    const model = await new ContentsManager({ serverSettings }).get(NOTEBOOK, { content: true });
-    const cells = (model.content as { cells: { cell_type: string; source: string | string[] }[] }).cells
-      .filter((c) => c.cell_type === "code")
-      .map((c) => textOf(c.source));
-    const kernelManager = new KernelManager({ serverSettings });
-    const sessions = new SessionManager({ serverSettings, kernelManager });
-    const session = await within(
-      30_000,
-      "starting a session for the notebook through the server",
-      sessions.startNew({ path: NOTEBOOK, type: "notebook", name: NOTEBOOK, kernel: { name: "vmaplab" } }),
-    );
-    try {
-      const kernel = session.kernel!;
-      assert.equal(kernel.name, "vmaplab");
-      const texts: string[] = [];
-      for (const [i, code] of cells.entries()) {
-        const outputs: NotebookOutput[] = [];
-        const future = kernel.requestExecute({ code, stop_on_error: true });
-        future.onIOPub = (msg: KernelMessage.IIOPubMessage) => {
-          const c = msg.content as { name?: string; text?: string; data?: Record<string, string> };
-          if (["stream", "execute_result", "display_data", "error"].includes(msg.header.msg_type))
-            outputs.push({ output_type: msg.header.msg_type, name: c.name, text: c.text, data: c.data });
-        };
-        const reply = await within(30_000, `cell ${i + 1} through @jupyterlab/services`, future.done);
-        assert.equal(reply.content.status, "ok", `cell ${i + 1}: ${JSON.stringify(reply.content)}`);
-        texts.push(textOfOutputs(outputs));
-      }
-      assert.deepEqual(texts, browserTexts);
-    } finally {
-      await session.shutdown().catch(() => {});
-      sessions.dispose();
-      kernelManager.dispose();
-    }
+    const texts = await within(90_000, "the @jupyterlab/services run of the notebook", servicesRun!);
+    assert.deepEqual(texts, browserTexts);
   });
 });
+
+/**
+ * Runs the notebook's code cells one by one in a new session through the server with JupyterLab's
+ * client library, and returns the text each cell showed. It runs while the browser does (its own
+ * session path, so its own kernel), which keeps the test short.
+ */
+async function runThroughServices(): Promise<string[]> {
+  const serverSettings = ServerConnection.makeSettings({
+    baseUrl: `http://127.0.0.1:${port}/`,
+    wsUrl: `ws://127.0.0.1:${port}/`,
+    token,
+    WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+  });
+  const model = await new ContentsManager({ serverSettings }).get(NOTEBOOK, { content: true });
+  const cells = (model.content as { cells: { cell_type: string; source: string | string[] }[] }).cells
+    .filter((c) => c.cell_type === "code")
+    .map((c) => textOf(c.source));
+  const kernelManager = new KernelManager({ serverSettings });
+  const sessions = new SessionManager({ serverSettings, kernelManager });
+  // The server keys sessions by path: a path of its own (in notebooks/, the kernel's working directory).
+  const sessionPath = NOTEBOOK.replace(/\.ipynb$/, ".services.ipynb");
+  const session = await within(
+    30_000,
+    "starting a session through the server with @jupyterlab/services",
+    sessions.startNew({
+      path: sessionPath,
+      type: "notebook",
+      name: sessionPath,
+      kernel: { name: "vmaplab" },
+    }),
+  );
+  try {
+    const kernel = session.kernel!;
+    assert.equal(kernel.name, "vmaplab");
+    const texts: string[] = [];
+    for (const [i, code] of cells.entries()) {
+      const outputs: NotebookOutput[] = [];
+      const future = kernel.requestExecute({ code, stop_on_error: true });
+      future.onIOPub = (msg: KernelMessage.IIOPubMessage) => {
+        const c = msg.content as { name?: string; text?: string; data?: Record<string, string> };
+        if (["stream", "execute_result", "display_data", "error"].includes(msg.header.msg_type))
+          outputs.push({ output_type: msg.header.msg_type, name: c.name, text: c.text, data: c.data });
+      };
+      const reply = await within(60_000, `cell ${i + 1} through @jupyterlab/services`, future.done);
+      assert.equal(reply.content.status, "ok", `cell ${i + 1}: ${JSON.stringify(reply.content)}`);
+      texts.push(textOfOutputs(outputs));
+    }
+    return texts;
+  } finally {
+    await session.shutdown().catch(() => {});
+    sessions.dispose();
+    kernelManager.dispose();
+  }
+}
 
 /** What the test uses in the page (the tests compile without the DOM's types). */
 interface PageElement {
