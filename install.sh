@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # vmaplab installer: idempotent, quiet when everything is already in place.
-# Installs Debian's Jupyter, Mesa 25 software Vulkan (for the Dawn WebGPU executor),
+# Installs Debian's Jupyter, Chromium (for the browser test), Mesa 25 software Vulkan (for the Dawn WebGPU executor),
 # the npm packages (npm ci), builds the TypeScript, and registers the kernelspec.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -16,7 +16,7 @@ if [ "$(id -u)" != "0" ]; then
 fi
 
 APT_PACKAGES=(jupyter-client jupyter-nbconvert python3-nbclient python3-jupyter-server jupyter-server
-  jupyter-notebook python3-ipykernel)
+  jupyter-notebook python3-ipykernel chromium)
 BACKPORTS_PACKAGES=(mesa-vulkan-drivers)
 
 missing_packages() {
@@ -64,8 +64,8 @@ if is_debian; then
   fi
 else
   say "not a Debian system: skipping apt. Install by hand: Jupyter (jupyter_client, nbconvert, nbclient,"
-  say "  jupyter_server, notebook or jupyterlab, ipykernel) and a Vulkan driver for Dawn (Mesa >= 25 lavapipe"
-  say "  or your GPU's driver); then re-run ./install.sh"
+  say "  jupyter_server, notebook or jupyterlab, ipykernel), a Vulkan driver for Dawn (Mesa >= 25 lavapipe"
+  say "  or your GPU's driver) and Chromium at /usr/bin/chromium (browser test); then re-run ./install.sh"
 fi
 
 # npm ci only when node_modules does not match the lockfile.

@@ -2,7 +2,8 @@
 /**
  * The `vmaplab` command:
  *   vmaplab kernel -f CONNECTION_FILE        run the Jupyter kernel (what the kernelspec starts)
- *   vmaplab run NOTEBOOK.ipynb [-o OUT]      execute a notebook through the kernel, write the executed copy
+ *   vmaplab run NOTEBOOK.ipynb [--output OUT.ipynb] [--html OUT.html] [--timeout S]
+ *                                            execute a notebook headlessly, a progress line per cell
  *   vmaplab kernelspec DIR                   write the kernelspec (kernel.json) into DIR
  *   vmaplab install [--user|--sys-prefix|--prefix DIR] [--name N] [--display-name D]
  *   vmaplab uninstall [--name N]             (un)register the kernel with Jupyter
@@ -15,7 +16,7 @@ import { fileURLToPath } from "node:url";
 
 const USAGE = `usage:
   vmaplab kernel -f CONNECTION_FILE
-  vmaplab run NOTEBOOK.ipynb [-o OUTPUT.ipynb] [--timeout SECONDS]
+  vmaplab run NOTEBOOK.ipynb [--output OUT.ipynb] [--html OUT.html] [--timeout SECONDS] [--kernel NAME]
   vmaplab kernelspec DIR [--display-name D]
   vmaplab install [--user | --sys-prefix | --prefix DIR] [--name N] [--display-name D]
   vmaplab uninstall [--name N]`;
@@ -86,36 +87,43 @@ function uninstall(args: string[]): void {
   jupyterKernelspec(["uninstall", "-y", name]);
 }
 
+/** The nbclient driver shipped next to this file's source (bin/run_notebook.py). */
+function runnerScript(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  // Compiled: dist/bin/vmaplab.js -> ../../bin; run from source: bin/.
+  for (const dir of [path.resolve(here, "../../bin"), here]) {
+    const file = path.join(dir, "run_notebook.py");
+    if (existsSync(file)) return file;
+  }
+  fail("bin/run_notebook.py is missing from this installation");
+}
+
 function runNotebook(args: string[]): void {
-  const input = args.find((a) => !a.startsWith("-"));
+  const valued = new Set(["-o", "--output", "--html", "--timeout", "--kernel"]);
+  const input = args.find((a, i) => !a.startsWith("-") && !valued.has(args[i - 1]));
   if (!input) fail(`run needs a notebook\n${USAGE}`);
   if (!existsSync(input)) fail(`no such notebook: ${input}`);
-  const oi = args.indexOf("-o");
-  const output = oi >= 0 ? args[oi + 1] : input.replace(/\.ipynb$/, "") + ".executed.ipynb";
-  const ti = args.indexOf("--timeout");
-  const timeout = ti >= 0 ? args[ti + 1] : "600";
-  const absOut = path.resolve(output);
-  const result = spawnSync(
-    jupyterPython(),
-    [
-      "-m",
-      "nbconvert",
-      "--to",
-      "notebook",
-      "--execute",
-      `--ExecutePreprocessor.kernel_name=vmaplab`,
-      `--ExecutePreprocessor.timeout=${timeout}`,
-      "--output-dir",
-      path.dirname(absOut),
-      "--output",
-      path.basename(absOut),
-      input,
-    ],
-    { stdio: "inherit" },
-  );
-  if (result.error) fail(`could not start Jupyter's nbconvert: ${result.error.message} (run ./install.sh)`);
-  if (result.status !== 0) fail(`executing ${input} failed (nbconvert exit code ${result.status})`);
-  process.stdout.write(`vmaplab: executed ${input} -> ${absOut}\n`);
+  const output = option(args, "--output") ?? option(args, "-o");
+  const html = option(args, "--html");
+  const timeout = option(args, "--timeout") ?? "600";
+  const kernel = option(args, "--kernel");
+  if (!(Number(timeout) > 0)) fail(`--timeout needs a positive number of seconds, not '${timeout}'`);
+  // Without --output or --html, the executed copy goes next to the input (NAME.executed.ipynb).
+  const out = output ?? (html ? undefined : input.replace(/\.ipynb$/, "") + ".executed.ipynb");
+  const pyArgs = [
+    runnerScript(),
+    path.resolve(input),
+    "--timeout",
+    timeout,
+    "--cwd",
+    path.dirname(path.resolve(input)),
+  ];
+  if (out) pyArgs.push("--output", path.resolve(out));
+  if (html) pyArgs.push("--html", path.resolve(html));
+  if (kernel) pyArgs.push("--kernel", kernel);
+  const result = spawnSync(jupyterPython(), pyArgs, { stdio: "inherit" });
+  if (result.error) fail(`could not start Jupyter's Python: ${result.error.message} (run ./install.sh)`);
+  process.exit(result.status ?? 2);
 }
 
 async function main(argv: string[]): Promise<void> {

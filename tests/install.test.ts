@@ -66,5 +66,6 @@ describe("install.sh", () => {
     assert.match(strip(r.out), /not a Debian system: skipping apt/);
     assert.match(strip(r.out), /Jupyter/);
     assert.match(strip(r.out), /Vulkan/);
+    assert.match(strip(r.out), /Chromium/);
   });
 });

@@ -1,10 +1,19 @@
-/** Notebooks run end to end through Jupyter's own executor (nbconvert) and through `vmaplab run`. */
+/**
+ * Notebooks run end to end through Jupyter's own executor (nbconvert) and through `vmaplab run`
+ * (progress, summary, failures, HTML export). The tutorials themselves: tests/notebooks.test.ts.
+ */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { JUPYTER_PYTHON, run } from "./helpers/jupyter.js";
+
+const bin = path.resolve(import.meta.dirname, "../bin/vmaplab.js");
+const TWO_CELLS = [
+  "const v = jnp.array([1, 2, 3]);\nconsole.log(defaultDevice().id);",
+  "jnp.add(v, jnp.mul(v, 10))",
+];
 
 interface Cell {
   cell_type: string;
@@ -12,7 +21,7 @@ interface Cell {
   outputs?: { output_type: string; data?: Record<string, string | string[]>; text?: string | string[] }[];
 }
 
-function twoCellNotebook(dir: string): string {
+function twoCellNotebook(dir: string, sources = TWO_CELLS): string {
   const nb = {
     nbformat: 4,
     nbformat_minor: 5,
@@ -21,22 +30,15 @@ function twoCellNotebook(dir: string): string {
       language_info: { name: "typescript" },
     },
     cells: [
-      {
+      { cell_type: "markdown", id: "m0", metadata: {}, source: "# Two cells" },
+      ...sources.map((source, i) => ({
         cell_type: "code",
-        id: "c1",
+        id: `c${i + 1}`,
         metadata: {},
         execution_count: null,
         outputs: [],
-        source: "const v = jnp.array([1, 2, 3]);\nconsole.log(defaultDevice().id);",
-      },
-      {
-        cell_type: "code",
-        id: "c2",
-        metadata: {},
-        execution_count: null,
-        outputs: [],
-        source: "jnp.add(v, jnp.mul(v, 10))",
-      },
+        source,
+      })),
     ],
   };
   const file = path.join(dir, "two-cells.ipynb");
@@ -45,7 +47,7 @@ function twoCellNotebook(dir: string): string {
 }
 
 function checkOutputs(file: string): void {
-  const cells = (JSON.parse(readFileSync(file, "utf8")) as { cells: Cell[] }).cells;
+  const cells = (JSON.parse(readFileSync(file, "utf8")) as { cells: Cell[] }).cells.slice(1);
   // nbformat may store multi-line strings as lists of lines.
   const text = (s: string | string[] | undefined) => (Array.isArray(s) ? s.join("") : s);
   assert.deepEqual(
@@ -54,29 +56,6 @@ function checkOutputs(file: string): void {
   );
   assert.equal(cells[1].outputs?.[0].output_type, "execute_result");
   assert.equal(text(cells[1].outputs?.[0].data?.["text/plain"]), "Array([11., 22., 33.], dtype=float32)");
-}
-
-/**
- * Executes a notebook of notebooks/ with `vmaplab run`, checks that no cell failed, and returns the
- * text/plain result of each code cell.
- */
-async function executeTutorial(name: string): Promise<string[]> {
-  const dir = mkdtempSync(path.join(tmpdir(), "vmaplab-tutorial-"));
-  const src = path.resolve(import.meta.dirname, "../../notebooks", name);
-  const out = path.join(dir, name);
-  const bin = path.resolve(import.meta.dirname, "../bin/vmaplab.js");
-  const r = await run(process.execPath, [bin, "run", src, "-o", out], { timeoutMs: 240_000 });
-  assert.equal(r.code, 0, r.stderr);
-  const cells = (JSON.parse(readFileSync(out, "utf8")) as { cells: Cell[] }).cells.filter(
-    (c) => c.cell_type === "code",
-  );
-  const text = (s: string | string[] | undefined) => (Array.isArray(s) ? s.join("") : (s ?? ""));
-  const results = cells.map((c) =>
-    text(c.outputs?.find((o) => o.output_type === "execute_result")?.data?.["text/plain"]),
-  );
-  const errors = cells.flatMap((c) => c.outputs?.filter((o) => o.output_type === "error") ?? []);
-  assert.deepEqual(errors, [], `${name} has failing cells`);
-  return results;
 }
 
 describe("executing notebooks", () => {
@@ -92,33 +71,81 @@ describe("executing notebooks", () => {
     checkOutputs(path.join(dir, "out.ipynb"));
   });
 
-  it("runs notebooks/01-first-steps.ipynb without errors, on the WebGPU device", async () => {
-    const results = await executeTutorial("01-first-steps.ipynb");
-    assert.equal(results[0], "[ 'webgpu:0', 'cpu:0' ]");
-    assert.equal(results[2], "[ [ 2, 3 ], 'float32', 2, 6 ]");
-    // 2 sin(x + 1) for x = 1..6
-    assert.equal(
-      results[3],
-      "Array([[ 1.8185948,  0.28224  , -1.513605 ],\n       [-1.9178486, -0.558831 ,  1.3139732]], dtype=float32)",
-    );
-    assert.match(results[5], /reduce_sum\[axes=\(1,\)\]/);
-  });
-
-  it("runs notebooks/02-vmap-basics.ipynb: vmap agrees with the loop, and its jaxpr is batched", async () => {
-    const results = await executeTutorial("02-vmap-basics.ipynb");
-    assert.equal(results[3], "true", "vmap equals the loop");
-    assert.match(results[5], /dot_general\[dimension_numbers=\(\(\[1\], \[1\]\), \(\[\], \[\]\)\)/);
-    assert.doesNotMatch(results[5], /broadcast_in_dim/);
-    // The batch mean of the rows [1,0] [0,1] [1,1] [2,-1] is [1, 0.25].
-    assert.match(results[7], /\[ 1\. {2}, -1\.25\]/);
-  });
-
-  it("vmaplab run writes the executed copy", async () => {
+  it("vmaplab run writes the executed copy, with a progress line per cell and a summary", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "vmaplab-run-"));
     const file = twoCellNotebook(dir);
-    const bin = path.resolve(import.meta.dirname, "../bin/vmaplab.js");
     const r = await run(process.execPath, [bin, "run", file], { timeoutMs: 240_000 });
     assert.equal(r.code, 0, r.stderr);
     checkOutputs(path.join(dir, "two-cells.executed.ipynb"));
+    const lines = r.stdout.trim().split("\n");
+    assert.match(lines[0], /^vmaplab run: .*two-cells\.ipynb: 2 code cells, kernel 'vmaplab'$/);
+    assert.match(lines[1], /^kernel started in \d+\.\d s$/);
+    assert.match(lines[2], /^\[1\/2\] ok \d+\.\d s {2}const v = jnp\.array\(\[1, 2, 3\]\);$/);
+    assert.match(lines[3], /^\[2\/2\] ok \d+\.\d s {2}jnp\.add\(v, jnp\.mul\(v, 10\)\)$/);
+    assert.match(lines[4], /^vmaplab run: all 2 cells ok in \d+\.\d s$/);
+    assert.match(lines[5], /^vmaplab run: wrote the executed notebook to .*two-cells\.executed\.ipynb$/);
+    assert.equal(lines.length, 6, r.stdout);
+  });
+
+  it("vmaplab run --html exports the executed notebook as HTML (with --output too)", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "vmaplab-run-"));
+    const file = twoCellNotebook(dir);
+    const html = path.join(dir, "page.html");
+    const out = path.join(dir, "out.ipynb");
+    const r = await run(process.execPath, [bin, "run", file, "--html", html, "--output", out], {
+      timeoutMs: 240_000,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    checkOutputs(out);
+    assert.match(r.stdout, /wrote the executed HTML to .*page\.html/);
+    const page = readFileSync(html, "utf8");
+    assert.match(page, /^<!DOCTYPE html>/i);
+    assert.match(page, /<h1[^>]*>Two cells/);
+    // The result cell's HTML table (the array's text/html) and the stream output are in the page.
+    assert.match(page, /<table class="vmaplab-array"><caption>Array float32\[3\] on webgpu:0<\/caption>/);
+    assert.match(page, /<td>11<\/td><td>22<\/td><td>33<\/td>/);
+    assert.match(page, /webgpu:0/);
+    assert.equal(
+      existsSync(path.join(dir, "two-cells.executed.ipynb")),
+      false,
+      "no default copy with --output",
+    );
+  });
+
+  it("vmaplab run exits non-zero on a failing cell, naming the cell and its error", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "vmaplab-run-"));
+    const file = twoCellNotebook(dir, ["1 + 1", "jnp.reshape(jnp.zeros([2]), [3])", "'never runs'"]);
+    const out = path.join(dir, "failed.ipynb");
+    const r = await run(process.execPath, [bin, "run", file, "--output", out, "--timeout", "120"], {
+      timeoutMs: 240_000,
+    });
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /^\[1\/3\] ok /m);
+    assert.match(r.stdout, /^\[2\/3\] FAILED \d+\.\d s {2}jnp\.reshape/m);
+    assert.doesNotMatch(r.stdout, /\[3\/3\]/);
+    assert.match(
+      r.stdout,
+      /^vmaplab run: cell 2 of 3 failed: TypeError: jnp\.reshape: cannot reshape array of shape \(2,\)/m,
+    );
+    assert.match(r.stdout, /^vmaplab run: 1 of 3 cells ok before the failure/m);
+    // The notebook is still written, with the error in the failing cell's outputs.
+    const cells = (JSON.parse(readFileSync(out, "utf8")) as { cells: Cell[] }).cells;
+    assert.equal(cells[2].outputs?.[0].output_type, "error");
+    assert.deepEqual(cells[3].outputs, []);
+  });
+
+  it("vmaplab run reports a cell that exceeds --timeout, and bad arguments", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "vmaplab-run-"));
+    const file = twoCellNotebook(dir, ["await new Promise((r) => setTimeout(r, 60_000))"]);
+    const r = await run(process.execPath, [bin, "run", file, "--timeout", "2"], { timeoutMs: 240_000 });
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /^\[1\/1\] TIMEOUT after 2\.0 s/m);
+    assert.match(r.stdout, /cell 1 of 1 did not finish within 2\.0 s \(--timeout\)/);
+    const missing = await run(process.execPath, [bin, "run", path.join(dir, "nope.ipynb")]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /no such notebook: .*nope\.ipynb/);
+    const badTimeout = await run(process.execPath, [bin, "run", file, "--timeout", "soon"]);
+    assert.equal(badTimeout.code, 2);
+    assert.match(badTimeout.stderr, /--timeout needs a positive number of seconds, not 'soon'/);
   });
 });

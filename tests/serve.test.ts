@@ -54,7 +54,7 @@ describe("npm start serves notebooks with the vmaplab kernel", () => {
     assert.equal(res.status, 200);
     const listing = (await res.json()) as { content: { name: string }[] };
     assert.ok(
-      listing.content.some((c) => c.name === "01-first-steps.ipynb"),
+      listing.content.some((c) => c.name === "00-first-steps.ipynb"),
       JSON.stringify(listing.content.map((c) => c.name)),
     );
   });

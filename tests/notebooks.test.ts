@@ -1,0 +1,112 @@
+/**
+ * Every tutorial in notebooks/ runs top to bottom through the real kernel (`vmaplab run`: nbclient with
+ * the installed kernelspec named in the notebook) with no error and no stderr output, and shows the
+ * key outputs listed for it below.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, it } from "node:test";
+import { run } from "./helpers/jupyter.js";
+import { readNotebook, shownText, textOf, type NotebookCell } from "./helpers/notebook.js";
+
+/**
+ * The key outputs of each notebook: a piece of a code cell's source (identifying exactly one cell)
+ * mapped to what that cell's text output must contain (a string) or match (a RegExp).
+ * Adding a notebook means adding one entry here.
+ */
+const CHECKS: Record<string, Record<string, string | RegExp>> = {
+  "00-first-steps.ipynb": {
+    "devices().map": "[ 'webgpu:0', 'cpu:0' ]",
+    "[x.shape, x.dtype": "[ [ 2, 3 ], 'float32', 2, 6 ]",
+    "jnp.sin(jnp.add(x, 1))": "[-1.9178486, -0.558831 ,  1.3139732]",
+    "makeJaxpr((a": /reduce_sum\[axes=\(1,\)\]/,
+  },
+  "01-vmap-basics.ipynb": {
+    "const x0 =": "Array([-0.9562375,  0.9939632], dtype=float32)",
+    "const batched": "[ 0.09966801,  0.3799489 ]",
+    "vmapVsLoop:": "{ vmapVsLoop: 0, vmapVsManual: 0 }",
+    "outAxes: 1 })(xs.T)": "[ 0.9939632 ,  0.3799489 , -0.09966801,  0.9939632 ]",
+    "inAxes: [null, 0, 0]": "[ 0.7615942,  0.9051482]",
+    "const D = pairwise": "[0.       , 3.3166249, 3.4641016, 1.4142135]",
+    "%jaxpr predict(x0)": "dot_general[dimension_numbers=(([1], [0]), ([], []))",
+    "%jaxpr vmap(predict)(xs)":
+      /d:f32\[2,4\] = dot_general\[dimension_numbers=\(\(\[1\], \[1\]\), \(\[\], \[\]\)\)/,
+    "%jaxpr pairwise": "reduce_sum[axes=(2,)]",
+  },
+  "06-parallelism.ipynb": {
+    '"pmap" in vmaplab': "false",
+    "const shards": /^(0|[\d.]+e-\d+)$/, // pmap by hand = vmap, to float32 rounding
+    "jnp.sum(shares, 0)": "[ 1, 1, 1 ]",
+    "%jaxpr vmap(share": "reduce_sum[axes=(0,)]",
+    "const partial": "[ 8.399999618530273, 9.199999809265137, 10 ]",
+  },
+};
+
+const notebooksDir = path.resolve(import.meta.dirname, "../../notebooks");
+const bin = path.resolve(import.meta.dirname, "../bin/vmaplab.js");
+const names = readdirSync(notebooksDir)
+  .filter((f) => f.endsWith(".ipynb"))
+  .sort();
+
+/** The one code cell whose source contains `snippet`. */
+function cellWith(cells: NotebookCell[], snippet: string, name: string): NotebookCell {
+  const found = cells.filter((c) => c.cell_type === "code" && textOf(c.source).includes(snippet));
+  assert.equal(found.length, 1, `${name}: ${found.length} code cells contain ${JSON.stringify(snippet)}`);
+  return found[0];
+}
+
+describe("the tutorials in notebooks/ run through the real kernel", () => {
+  it("every check names a notebook that exists", () => {
+    assert.deepEqual(
+      Object.keys(CHECKS).filter((n) => !names.includes(n)),
+      [],
+      "CHECKS in tests/notebooks.test.ts lists notebooks missing from notebooks/",
+    );
+  });
+
+  for (const name of names) {
+    it(name, async () => {
+      const checks = CHECKS[name];
+      assert.ok(
+        checks,
+        `notebooks/${name} has no checks: add an entry for it to CHECKS in tests/notebooks.test.ts ` +
+          `(a piece of a code cell's source -> a string or RegExp its output must show)`,
+      );
+      const saved = readNotebook(path.join(notebooksDir, name));
+      const unexecuted = saved.cells.filter((c) => c.cell_type === "code" && c.execution_count == null);
+      assert.equal(
+        unexecuted.length,
+        0,
+        `notebooks/${name} is saved without outputs: run \`vmaplab run\` on it`,
+      );
+
+      const out = path.join(mkdtempSync(path.join(tmpdir(), "vmaplab-tutorial-")), name);
+      const r = await run(process.execPath, [bin, "run", path.join(notebooksDir, name), "--output", out], {
+        timeoutMs: 240_000,
+      });
+      assert.equal(r.code, 0, `vmaplab run ${name} failed:\n${r.stdout}\n${r.stderr}`);
+      const cells = readNotebook(out).cells;
+      for (const cell of cells) {
+        for (const o of cell.outputs ?? []) {
+          assert.notEqual(
+            o.output_type,
+            "error",
+            `${name}: cell ${JSON.stringify(textOf(cell.source))} failed`,
+          );
+          assert.ok(
+            !(o.output_type === "stream" && o.name === "stderr"),
+            `${name}: cell ${JSON.stringify(textOf(cell.source))} wrote to stderr: ${textOf(o.text)}`,
+          );
+        }
+      }
+      for (const [snippet, expected] of Object.entries(checks)) {
+        const shown = shownText(cellWith(cells, snippet, name));
+        if (typeof expected === "string")
+          assert.ok(shown.includes(expected), `${name}, cell with ${JSON.stringify(snippet)}: ${shown}`);
+        else assert.match(shown, expected, `${name}, cell with ${JSON.stringify(snippet)}`);
+      }
+    });
+  }
+});
