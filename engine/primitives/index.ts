@@ -40,6 +40,7 @@ import { threefryPrimitiveRules } from "./threefry.js";
 // [end jit]
 
 // [control-flow] imports
+import { controlFlowRules } from "./control-flow.js";
 // [end control-flow]
 
 // [autodiff] imports
@@ -81,6 +82,7 @@ export const primitiveRules: RuleTable = {
   // [end jit]
 
   // [control-flow] rules
+  ...controlFlowRules,
   // [end control-flow]
 
   // [autodiff] rules

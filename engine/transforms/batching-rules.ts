@@ -15,6 +15,16 @@ import { bind, bind1, type Tracer } from "../core/trace.js";
 import type { BatchDim } from "../core/batch-trace.js";
 import { asArray } from "../numpy/array-like.js";
 import { GatherDimensionNumbers, ScatterDimensionNumbers } from "../core/dimension-numbers.js";
+// [control-flow] imports
+import {
+  condBatchRule,
+  dynamicSliceBatchedStarts,
+  dynamicUpdateSliceBatchedStarts,
+  scanBatchRule,
+  whileBatchRule,
+  type ControlFlowPrimitive,
+} from "./control-flow-batching.js";
+// [end control-flow]
 
 export type BatchRule<P extends Primitive> = (
   args: Tracer[],
@@ -166,7 +176,8 @@ function scatterRule<P extends ScatterPrimitive>(prim: P): BatchRule<P> {
   };
 }
 
-const rules: Rules<Exclude<Primitive, ElementwisePrimitive>> = {
+// Control-flow primitives have their rules in the [control-flow] section of the table below.
+const rules: Rules<Exclude<Primitive, ElementwisePrimitive | ControlFlowPrimitive>> = {
   [Primitive.SelectN]: elementwise(Primitive.SelectN),
   [Primitive.ConvertElementType]: elementwise(Primitive.ConvertElementType),
 
@@ -281,11 +292,10 @@ const rules: Rules<Exclude<Primitive, ElementwisePrimitive>> = {
     return [[bind1(Primitive.RandomFoldIn, [keys, msgs], params)], [0]];
   },
 
-  // Dynamic slices with unbatched start indices: the batch axis is sliced whole, from 0. (Batched
-  // start indices need a gather, as JAX lowers them; not yet.)
+  // Dynamic slices with unbatched start indices: the batch axis is sliced whole, from 0. Batched
+  // start indices become a gather (a scatter for the update), as JAX lowers them.
   [Primitive.DynamicSlice]: ([x, ...starts], [d, ...ds], params, size) => {
-    if (ds.some((s) => s !== null))
-      throw new Error("vmap: dynamic_slice with batched start indices is not supported yet");
+    if (ds.some((s) => s !== null)) return dynamicSliceBatchedStarts(x, starts, d, ds, params, size);
     if (d === null) return [[bind1(Primitive.DynamicSlice, [x, ...starts], params)], [null]];
     const zero = asArray(0, starts[0]?.dtype ?? "int32");
     return [
@@ -298,9 +308,8 @@ const rules: Rules<Exclude<Primitive, ElementwisePrimitive>> = {
     ];
   },
   [Primitive.DynamicUpdateSlice]: ([x, update, ...starts], [d, du, ...ds], params, size) => {
-    if (ds.some((s) => s !== null)) {
-      throw new Error("vmap: dynamic_update_slice with batched start indices is not supported yet");
-    }
+    if (ds.some((s) => s !== null))
+      return dynamicUpdateSliceBatchedStarts(x, update, starts, d, du, ds, size);
     if (d === null && du === null)
       return [[bind1(Primitive.DynamicUpdateSlice, [x, update, ...starts], params)], [null]];
     const zero = asArray(0, starts[0]?.dtype ?? "int32");
@@ -497,6 +506,9 @@ export const batchingRules: Rules<Primitive> = {
   // [end jit]
 
   // [control-flow] batching rules
+  [Primitive.Cond]: condBatchRule,
+  [Primitive.While]: whileBatchRule,
+  [Primitive.Scan]: scanBatchRule,
   // [end control-flow]
 
   // [autodiff] batching rules
