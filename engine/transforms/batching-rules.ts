@@ -227,17 +227,25 @@ const rules: Rules<Exclude<Primitive, ElementwisePrimitive | ControlFlowPrimitiv
     return [[bind1(Primitive.Concatenate, moved, { dimension: params.dimension + 1 })], [0]];
   },
 
-  [Primitive.Pad]: ([x, value], [d, dv], params) => {
-    if (dv !== null) throw new Error("vmap: pad with a batched padding value is not supported yet");
-    if (d === null) return [[bind1(Primitive.Pad, [x, value], params)], [null]];
-    return [
-      [
-        bind1(Primitive.Pad, [moveAxis(x, d, 0), value], {
-          padding_config: [[0, 0, 0], ...params.padding_config],
-        }),
-      ],
-      [0],
-    ];
+  [Primitive.Pad]: ([x, value], [d, dv], params, size) => {
+    if (d === null && dv === null) return [[bind1(Primitive.Pad, [x, value], params)], [null]];
+    const front = batchAtFront(x, d, size);
+    const config = [[0, 0, 0] as const, ...params.padding_config];
+    if (dv === null) return [[bind1(Primitive.Pad, [front, value], { padding_config: config })], [0]];
+    // A padding value per example (JAX's _pad_batch_rule): pad with any value, then select the
+    // example's padding value wherever a mask of the operand's positions, padded with false, is false.
+    const zero = bind1(Primitive.ConvertElementType, [asArray(0)], { new_dtype: x.dtype, weak_type: false });
+    const padded = bind1(Primitive.Pad, [front, zero], { padding_config: config });
+    const ones = bind1(Primitive.BroadcastInDim, [asArray(true)], {
+      shape: front.shape,
+      broadcast_dimensions: [],
+    });
+    const mask = bind1(Primitive.Pad, [ones, asArray(false)], { padding_config: config });
+    const fill = bind1(Primitive.BroadcastInDim, [moveAxis(value, dv!, 0)], {
+      shape: padded.shape,
+      broadcast_dimensions: [0],
+    });
+    return [[bind1(Primitive.SelectN, [mask, fill, padded], {})], [0]];
   },
 
   [Primitive.Slice]: ([x], [d], params, size) => {
