@@ -9,7 +9,7 @@ import { ShapedArray } from "../core/aval.js";
 import { ConcreteArray } from "../core/concrete-array.js";
 import { evalPrimitive } from "../core/eval-trace.js";
 import { compileFor, type Executable } from "../core/executable.js";
-import { literalArray } from "../core/from-host.js";
+import { fromHost, literalArray } from "../core/from-host.js";
 import type { ClosedJaxpr, Jaxpr } from "../core/jaxpr.js";
 import { Primitive, type ParamsOf } from "../core/primitive.js";
 import type { Tracer } from "../core/trace.js";
@@ -49,6 +49,17 @@ function disposeReplaced(old: ConcreteArray[], kept: ConcreteArray[], operands: 
 /** A loop that asks for host values: it yields an array and is resumed with its values. */
 type HostLoop = Generator<ConcreteArray, ConcreteArray[], TypedArray>;
 
+/** The device a loop runs on, as the eval trace picks one: the operands' device, or that of the
+ * operands whose values only a device has when host-known ones (JS scalars) sit elsewhere. */
+function deviceFor(label: string, args: ConcreteArray[]): Device {
+  const all = new Set(args.map((a) => a.device));
+  if (all.size <= 1) return args[0]?.device ?? defaultDevice();
+  const pinned = new Set(args.filter((a) => a.peekHost() === undefined).map((a) => a.device));
+  if (pinned.size === 1) return [...pinned][0];
+  if (pinned.size === 0) return defaultDevice();
+  throw new Error(`${label}: operands live on different devices (${[...all].map((d) => d.id).join(", ")})`);
+}
+
 /**
  * Drives a host loop over `args`: directly where the host has the values (the CPU), else as an
  * asynchronous host step of the device, on the step's own copies of `args`.
@@ -59,7 +70,9 @@ function drive(
   args: ConcreteArray[],
   outAvals: ShapedArray[],
 ): ConcreteArray[] {
-  const device = args[0]?.device ?? defaultDevice();
+  const device = deviceFor(label, args);
+  // Operands the host knows (JS scalars, CPU arrays) are moved to the loop's device.
+  args = args.map((a) => (a.device === device ? a : fromHost(a.peekHost()!, a.aval, device)));
   if (!device.enqueueHostStep) {
     const loop = makeLoop(args);
     let r = loop.next();
