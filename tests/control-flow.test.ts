@@ -316,6 +316,15 @@ describeEachDevice("control flow", () => {
     assertAllClose(await list(c3), await list(c2));
   });
 
+  it("vmap of scan whose body closes over the batched value (a batched const)", async () => {
+    const seq = jnp.array([1, 2, 3]);
+    const f = (w: Array) =>
+      lax.scan((c: Array, x: Array) => [c.add(x.mul(w)), c.mul(w)] as const, jnp.array(1), seq);
+    const [c, ys] = vmap(f)(xs());
+    assertAllClose(await list(c), await loop((w) => f(w)[0], xs()));
+    assertAllClose(await list(ys), await loop((w) => f(w)[1], xs()));
+  });
+
   it("vmap of dynamic_slice and dynamic_update_slice with batched starts matches a loop", async () => {
     const m = jnp.arange(12).reshape([3, 4]).astype("float32");
     const starts = i32([0, 3, 1]);
@@ -416,6 +425,27 @@ describe("control flow jaxprs", () => {
     );
   });
 
+  it("vmap of cond with an unbatched predicate keeps the cond, with batched branches", () => {
+    const f = (x: Array, p: Array) =>
+      vmap((y: Array) =>
+        lax.cond(
+          p,
+          (z: Array) => z.mul(2),
+          (z: Array) => z,
+          y,
+        ),
+      )(x);
+    assert.equal(
+      makeJaxpr(f)(new ShapeDtypeStruct([3]), new ShapeDtypeStruct([], "bool")).toString(),
+      `{ lambda ; a:f32[3] b:bool[]. let
+    c:i32[] = convert_element_type[new_dtype=int32 weak_type=False] b
+    d:f32[3] = cond[branches=({ lambda ; e:f32[3]. let  in (e,) }, { lambda ; e:f32[3]. let
+          f:f32[3] = mul e 2.0:f32[]
+        in (f,) })] c a
+  in (d,) }`,
+    );
+  });
+
   it("vmap of a while loop with a batched predicate loops on reduce_or and selects the carry", () => {
     const f = (x: Array) =>
       lax.whileLoop(
@@ -423,10 +453,19 @@ describe("control flow jaxprs", () => {
         (v: Array) => v.mul(2),
         x,
       );
-    const text = makeJaxpr(vmap(f))(new ShapeDtypeStruct([3])).toString();
-    assert.match(text, /reduce_or\[axes=\(0,\)\]/);
-    assert.match(text, /select_n/);
-    assert.match(text, /cond_nconsts=0/);
+    assert.equal(
+      makeJaxpr(vmap(f))(new ShapeDtypeStruct([3])).toString(),
+      `{ lambda ; a:f32[3]. let
+    b:f32[3] = while[body_jaxpr={ lambda ; c:f32[3]. let
+          d:bool[3] = lt c 10.0:f32[]
+          e:f32[3] = mul c 2.0:f32[]
+          f:f32[3] = select_n d c e
+        in (f,) } body_nconsts=0 cond_jaxpr={ lambda ; c:f32[3]. let
+          d:bool[3] = lt c 10.0:f32[]
+          e:bool[] = reduce_or[axes=(0,)] d
+        in (e,) } cond_nconsts=0] a
+  in (b,) }`,
+    );
   });
 });
 
