@@ -7,6 +7,10 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { jnp, lax, makeJaxpr, ShapeDtypeStruct, vmap, type Array } from "../engine/index.js";
 import { WorkQueue } from "../engine/backend/webgpu/work-queue.js";
+import { ShapedArray } from "../engine/core/aval.js";
+import { ClosedJaxpr, Jaxpr, JaxprEqn, Var } from "../engine/core/jaxpr.js";
+import { Primitive } from "../engine/core/primitive.js";
+import { bind } from "../engine/core/trace.js";
 import { assertAllClose } from "./helpers/allclose.js";
 import { describeEachDevice } from "./helpers/devices.js";
 
@@ -24,7 +28,7 @@ async function loop(f: (...xs: Array[]) => Array, ...args: Array[]): Promise<Nes
   return out;
 }
 
-describeEachDevice("control flow", () => {
+describeEachDevice("control flow", (device) => {
   it("cond runs the branch the predicate picks, on pytree operands and results", async () => {
     const f = (p: Array | boolean, a: Array, b: Array) =>
       lax.cond(
@@ -227,6 +231,35 @@ describeEachDevice("control flow", () => {
       [0, 1],
     ]);
     assertAllClose(await list(lax.map((r: Array) => jnp.sqrt(jnp.sum(r.mul(r))), m)), [5, 10, 1]);
+  });
+
+  it("a loop failing at run time: at once on the CPU, on the next read on WebGPU, which then goes on", async () => {
+    // A body jaxpr that reads a variable nothing binds passes the type checks and fails when run.
+    const f32 = new ShapedArray([], "float32");
+    const c = new Var(f32);
+    const unbound = new Var(f32);
+    const out = new Var(f32);
+    const body = new ClosedJaxpr(
+      new Jaxpr([], [c], [new JaxprEqn(Primitive.Mul, [unbound, c], {}, [out])], [out]),
+      [],
+    );
+    const cond = makeJaxpr((v: Array) => jnp.less(v, 10))(new ShapeDtypeStruct([]));
+    const run = () =>
+      bind(Primitive.While, [jnp.array(1)], {
+        body_jaxpr: body,
+        body_nconsts: 0,
+        cond_jaxpr: cond,
+        cond_nconsts: 0,
+      })[0];
+    if (device === "cpu") {
+      assert.throws(run);
+      return;
+    }
+    const y = run();
+    const later = y.add(1);
+    await assert.rejects(later.data(), /lax.whileLoop failed while running asynchronously on webgpu:0/);
+    // The failure is reported once; the device keeps working.
+    assert.deepEqual(await list(jnp.array([1, 2]).mul(3)), [3, 6]);
   });
 
   // ------------------------------------------------------------------------------------------ vmap
