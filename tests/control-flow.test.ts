@@ -398,9 +398,9 @@ describe("control flow jaxprs", () => {
     c:i32[] = convert_element_type[new_dtype=int32 weak_type=False] b
     d:f32[] = cond[branches=({ lambda ; e:f32[]. let
           f:f32[] = add e 1.0:f32[]
-        in (f,) }, { lambda ; e:f32[]. let
-          f:f32[] = mul e 2.0:f32[]
-        in (f,) })] c a
+        in (f,) }, { lambda ; g:f32[]. let
+          h:f32[] = mul g 2.0:f32[]
+        in (h,) })] c a
   in (d,) }`,
     );
   });
@@ -417,9 +417,9 @@ describe("control flow jaxprs", () => {
       `{ lambda ; a:f32[]. let
     b:f32[] = while[body_jaxpr={ lambda ; c:f32[]. let
           d:f32[] = mul c 2.0:f32[]
-        in (d,) } body_nconsts=0 cond_jaxpr={ lambda ; c:f32[]. let
-          d:bool[] = lt c 10.0:f32[]
-        in (d,) } cond_nconsts=0] a
+        in (d,) } body_nconsts=0 cond_jaxpr={ lambda ; e:f32[]. let
+          f:bool[] = lt e 10.0:f32[]
+        in (f,) } cond_nconsts=0] a
   in (b,) }`,
     );
   });
@@ -472,9 +472,9 @@ describe("control flow jaxprs", () => {
       makeJaxpr(f)(new ShapeDtypeStruct([3]), new ShapeDtypeStruct([], "bool")).toString(),
       `{ lambda ; a:f32[3] b:bool[]. let
     c:i32[] = convert_element_type[new_dtype=int32 weak_type=False] b
-    d:f32[3] = cond[branches=({ lambda ; e:f32[3]. let  in (e,) }, { lambda ; e:f32[3]. let
-          f:f32[3] = mul e 2.0:f32[]
-        in (f,) })] c a
+    d:f32[3] = cond[branches=({ lambda ; e:f32[3]. let  in (e,) }, { lambda ; f:f32[3]. let
+          g:f32[3] = mul f 2.0:f32[]
+        in (g,) })] c a
   in (d,) }`,
     );
   });
@@ -493,10 +493,10 @@ describe("control flow jaxprs", () => {
           d:bool[3] = lt c 10.0:f32[]
           e:f32[3] = mul c 2.0:f32[]
           f:f32[3] = select_n d c e
-        in (f,) } body_nconsts=0 cond_jaxpr={ lambda ; c:f32[3]. let
-          d:bool[3] = lt c 10.0:f32[]
-          e:bool[] = reduce_or[axes=(0,)] d
-        in (e,) } cond_nconsts=0] a
+        in (f,) } body_nconsts=0 cond_jaxpr={ lambda ; g:f32[3]. let
+          h:bool[3] = lt g 10.0:f32[]
+          i:bool[] = reduce_or[axes=(0,)] h
+        in (i,) } cond_nconsts=0] a
   in (b,) }`,
     );
   });

@@ -103,7 +103,7 @@ function formatLiteral(l: Literal): string {
 export const ppParamsRules = new Map<Primitive, (params: AnyParams) => Record<string, unknown>>();
 
 /** A param value in Python's repr style, as JAX prints params (tuples, True/False, None). */
-function formatParam(v: unknown, indent: number, names: Map<Var, string>): string {
+function formatParam(v: unknown, indent: number, names: NameCounter): string {
   if (v === null || v === undefined) return "None";
   if (typeof v === "boolean") return v ? "True" : "False";
   if (typeof v === "number" || isDType(v)) return String(v);
@@ -117,13 +117,17 @@ function formatParam(v: unknown, indent: number, names: Map<Var, string>): strin
   return String(v);
 }
 
-function prettyPrint(jaxpr: Jaxpr, indent: number, outer?: Map<Var, string>): string {
+/** Names are numbered across nested jaxprs, so an inner jaxpr's names never shadow outer ones (as JAX). */
+interface NameCounter {
+  count: number;
+}
+
+function prettyPrint(jaxpr: Jaxpr, indent: number, counter: NameCounter = { count: 0 }): string {
   const names = new Map<Var, string>();
-  let counter = outer ? outer.size : 0;
   const name = (v: Var) => {
     let n = names.get(v);
     if (n === undefined) {
-      n = varName(counter++);
+      n = varName(counter.count++);
       names.set(v, n);
     }
     return n;
@@ -136,7 +140,7 @@ function prettyPrint(jaxpr: Jaxpr, indent: number, outer?: Map<Var, string>): st
     const outs = eqn.outBinders.map(binder).join(" ") || "_";
     const params = Object.entries(ppParamsRules.get(eqn.primitive)?.(eqn.params) ?? eqn.params)
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([k, v]) => `${k}=${formatParam(v, indent + 4, names)}`);
+      .map(([k, v]) => `${k}=${formatParam(v, indent + 4, counter)}`);
     const p = params.length ? `[${params.join(" ")}]` : "";
     return `${pad}    ${outs} = ${eqn.primitive}${p} ${eqn.inputs.map(atom).join(" ")}`.trimEnd();
   });

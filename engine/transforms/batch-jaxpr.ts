@@ -1,7 +1,9 @@
 /**
- * `batchClosedJaxpr`: the batched version of a closed jaxpr (JAX's `batching.batch_jaxpr`), what the
- * batching rules of higher-order primitives (cond, while, scan) bind in place of the original. The
- * jaxpr is traced again under a batching trace; batched results come out with the batch axis first.
+ * `batchClosedJaxpr`: the batched version of a closed jaxpr (JAX's `batching.batch_jaxpr` with its
+ * `instantiate` argument), what the batching rules of cond, while and scan bind in place of the
+ * original. The jaxpr is traced again under a batching trace; batched results come out with the
+ * batch axis first, and `instantiate` forces chosen results to be batched (a loop carry must keep
+ * one batchedness from iteration to iteration).
  */
 import { ShapedArray } from "../core/aval.js";
 import { BatchTrace, BatchTracer, type BatchDim } from "../core/batch-trace.js";
@@ -11,11 +13,14 @@ import { fullRaise, withNewMain } from "../core/trace.js";
 import { batchAtFront } from "./batching-rules.js";
 import { traceToJaxpr } from "./make-jaxpr.js";
 
-export interface BatchedJaxpr {
+export interface BatchedClosedJaxpr {
   jaxpr: ClosedJaxpr;
   /** Per output: batched (batch axis 0) or not. */
   outBatched: boolean[];
 }
+
+/** Batched jaxprs already built (the fixpoints of while/scan and repeated vmap calls reuse them). */
+const batchedCache = new WeakMap<ClosedJaxpr, Map<string, BatchedClosedJaxpr>>();
 
 /** The aval with an axis of `size` inserted at `dim`. */
 export function withBatchAxis(a: ShapedArray, dim: BatchDim, size: number): ShapedArray {
@@ -36,7 +41,15 @@ export function batchClosedJaxpr(
   axisSize: number,
   axisName?: string,
   instantiate: boolean | readonly boolean[] = false,
-): BatchedJaxpr {
+): BatchedClosedJaxpr {
+  const force = closed.outAvals.map((_, k) =>
+    typeof instantiate === "boolean" ? instantiate : instantiate[k],
+  );
+  const key = `${inDims.map((d) => (d === null ? "n" : d)).join(",")}|${force.map(Number).join("")}|${axisSize}|${axisName ?? ""}`;
+  let perJaxpr = batchedCache.get(closed);
+  if (!perJaxpr) batchedCache.set(closed, (perJaxpr = new Map()));
+  const hit = perJaxpr.get(key);
+  if (hit) return hit;
   const inAvals = closed.inAvals.map((a, i) => withBatchAxis(a, inDims[i], axisSize));
   const outBatched: boolean[] = [];
   const jaxpr = traceToJaxpr(
@@ -50,8 +63,7 @@ export function batchClosedJaxpr(
         const outs = evalJaxpr(closed.jaxpr, closed.consts, wrapped);
         return outs.map((o, k) => {
           const t = fullRaise(trace, o) as BatchTracer;
-          const force = typeof instantiate === "boolean" ? instantiate : instantiate[k];
-          if (t.batchDim === null && !force) {
+          if (t.batchDim === null && !force[k]) {
             outBatched[k] = false;
             return t.val;
           }
@@ -61,5 +73,7 @@ export function batchClosedJaxpr(
       }),
     inAvals,
   );
-  return { jaxpr, outBatched };
+  const result = { jaxpr, outBatched };
+  perJaxpr.set(key, result);
+  return result;
 }
