@@ -42,14 +42,25 @@ export class WebGpuDevice implements Device {
   private readonly pool = new Map<number, GPUBuffer[]>();
   private pooledBytes = 0;
   private static readonly MAX_POOLED_BYTES = 256 << 20;
+  // [control-flow] ordered work queue
   /**
-   * Ordered work (see work-queue.ts): GPU submissions and buffer releases go through `submit`, so
+   * Ordered work (see work-queue.ts): GPU submissions and buffer releases go through `inOrder`, so
    * that while a host-driven step (enqueueHostStep) is pending they wait behind it. `context` is the
    * queue that new work joins: the device's own, or a running step's while that step's synchronous
    * engine code runs (so nested loops and the body's kernels are ordered within the step).
    */
   private readonly queue = new WorkQueue();
   private context = this.queue;
+
+  /**
+   * Runs `work` (a `gpu.queue.submit`, returning a buffer to the pool) in queue order: at once when
+   * no host-driven step is pending, else behind it. Code that submits GPU work or recycles buffers
+   * outside `execute`/`release` (a compiled executable) must go through here too.
+   */
+  inOrder(work: () => void): void {
+    this.context.submit(work);
+  }
+  // [end control-flow]
 
   constructor(
     readonly gpu: GPUDevice,
@@ -118,7 +129,7 @@ export class WebGpuDevice implements Device {
   release(buffer: DeviceBuffer): void {
     const b = this.own(buffer).buffer;
     // Pooled only once the queued work that may still use it has been submitted.
-    this.context.submit(() => this.releaseNow(b));
+    this.inOrder(() => this.releaseNow(b));
   }
 
   private releaseNow(b: GPUBuffer): void {
@@ -137,6 +148,7 @@ export class WebGpuDevice implements Device {
     await this.gpu.queue.onSubmittedWorkDone();
   }
 
+  // [control-flow] host-driven steps
   /**
    * A host-driven step: `step` runs asynchronously in queue order (after the work submitted before
    * it, before the work submitted after it), reading values back as it needs them; its results are
@@ -158,7 +170,7 @@ export class WebGpuDevice implements Device {
       encoder.copyBufferToBuffer(this.own(b).buffer, 0, copies[k], 0, deviceBytes(inAvals[k])),
     );
     const copyCommands = encoder.finish();
-    this.context.submit(() => this.gpu.queue.submit([copyCommands]));
+    this.inOrder(() => this.gpu.queue.submit([copyCommands]));
     this.context.push(async () => {
       const local = new WorkQueue();
       const ctx: HostStepContext = {
@@ -189,6 +201,8 @@ export class WebGpuDevice implements Device {
         );
         this.gpu.queue.submit([encoder.finish()]);
       } catch (e) {
+        // Work the step queued before failing still runs before anything behind the step.
+        await local.drain().catch(() => undefined);
         const message = e instanceof Error ? e.message : String(e);
         if (e instanceof HostStepError) throw e; // a nested step's failure, already named
         throw new HostStepError(`${label} failed while running asynchronously on ${this.id}: ${message}`, {
@@ -198,6 +212,7 @@ export class WebGpuDevice implements Device {
     });
     return outputs.map((b) => new GpuBuffer(this, b));
   }
+  // [end control-flow]
 
   /** Frees the device so that Node can exit (Dawn keeps the process alive while a device lives). */
   destroy(): void {
@@ -273,7 +288,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     pass.dispatchWorkgroups(x, y);
     pass.end();
     const commands = encoder.finish();
-    this.context.submit(() => this.gpu.queue.submit([commands]));
+    this.inOrder(() => this.gpu.queue.submit([commands]));
   }
 
   private own(buffer: DeviceBuffer): GpuBuffer {
