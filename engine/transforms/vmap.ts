@@ -143,12 +143,13 @@ export function vmap<A extends unknown[], R>(
           }
           return t.val;
         }
-        const front = batchAtFront(t.val, t.batchDim, axisSize);
-        return moveAxis(
-          front,
-          0,
-          normalizeAxis(want, front.ndim, `${outAxes[i].path} of shape ${formatShape(front.shape)}`),
-        );
+        // Straight from where the batch axis is to where it is wanted (JAX's matchaxis): no transpose
+        // when it is already there; an unmapped result is broadcast at the front first.
+        const rank = t.val.ndim + (t.batchDim === null ? 1 : 0);
+        const where = `${outAxes[i].path} of rank ${rank}`;
+        const to = normalizeAxis(want, rank, where);
+        if (t.batchDim !== null) return moveAxis(t.val, t.batchDim, to);
+        return moveAxis(batchAtFront(t.val, null, axisSize), 0, to);
       });
       return unflatten(outTree, lowered) as PyTree as R;
     });
