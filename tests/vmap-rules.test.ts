@@ -13,7 +13,7 @@ import { Primitive, type ParamsOf } from "../engine/core/primitive.js";
 import { bind, type Tracer } from "../engine/core/trace.js";
 import { getDevice } from "../engine/backend/devices.js";
 import { hostArray, type DType, type TypedArray } from "../engine/dtype.js";
-import { jit, jnp, makeJaxpr, random, vmap } from "../engine/index.js";
+import { jit, jnp, lax, makeJaxpr, random, vmap } from "../engine/index.js";
 import { assertAllClose } from "./helpers/allclose.js";
 import { describeEachDevice } from "./helpers/devices.js";
 
@@ -290,6 +290,32 @@ function buildCases(): Case[] {
   const jitted = jit((x: Tracer, y: Tracer) => jnp.sin(x).mul(y).sum(0));
   add("pjit", [f(2, 3), f(2, 3)], (x, y) => jitted(x, y));
   add("random.uniform of a key", [of("u32", 2)], (k) => random.uniform(random.wrapKeyData(k), [3]));
+  // [control-flow] cases
+  // A batched predicate/index becomes a select of both branches; an unbatched one a cond of
+  // batched branches.
+  add("cond", [of("bool"), f(3)], (p, x) =>
+    lax.cond(
+      p,
+      (y: Tracer) => y.mul(2),
+      (y: Tracer) => jnp.sin(y),
+      x,
+    ),
+  );
+  add("switch", [of({ index: 3 }), f(3)], (i, x) =>
+    lax.switch(i, [(y: Tracer) => y.add(1), (y: Tracer) => jnp.cos(y), (y: Tracer) => y.mul(y)], x),
+  );
+  // A batched bound makes the predicate batched (examples finish at different iterations).
+  add("while", [f(3), of({ index: 4 })], (x, n) =>
+    lax.whileLoop(
+      ([i]: Tracer[]) => jnp.less(i, n),
+      ([i, v]: Tracer[]) => [i.add(1), v.mul(0.5).add(1)],
+      [jnp.array(0, { dtype: "int32" }), x],
+    ),
+  );
+  add("scan", [f(3), f(4, 3)], (c, xs) =>
+    lax.scan((c: Tracer, x: Tracer) => [c.mul(0.5).add(x), jnp.sin(c)] as const, c, xs),
+  );
+  // [end control-flow]
   return cases;
 }
 

@@ -36,4 +36,28 @@ export interface Device {
   compile?(jaxpr: Jaxpr): Executable | undefined;
   /** Resolves when all work submitted so far has finished. */
   synchronize(): Promise<void>;
+  /**
+   * Devices that read back asynchronously (WebGPU) run host-driven work (a while loop's predicate
+   * read each iteration, a cond's branch index) as an ordered step: the outputs' buffers exist at
+   * once, and work submitted later waits behind the step. The step gets its own copies of `inputs`
+   * (taken now, in order), so callers may dispose theirs; it owns those copies. Devices whose values
+   * are on the host (the CPU) leave it out and such loops run directly.
+   */
+  enqueueHostStep?(
+    label: string,
+    inputs: DeviceBuffer[],
+    inAvals: ShapedArray[],
+    outAvals: ShapedArray[],
+    step: HostStepFn,
+  ): DeviceBuffer[];
+}
+
+/** The body of a host-driven step: device work through `run`, host reads through `read`. */
+export type HostStepFn = (ctx: HostStepContext, inputs: DeviceBuffer[]) => Promise<DeviceBuffer[]>;
+
+export interface HostStepContext {
+  /** Runs synchronous engine code whose device work (and nested steps) belongs to this step. */
+  run<T>(work: () => T): T;
+  /** The host values of a buffer once the step's work so far has run. */
+  read(buffer: DeviceBuffer, aval: ShapedArray): Promise<TypedArray>;
 }

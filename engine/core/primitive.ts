@@ -7,7 +7,7 @@ import type { DType } from "../dtype.js";
 // [shape-indexing] imports
 import type { GatherParams, ScatterParams } from "./dimension-numbers.js";
 // [end shape-indexing]
-// [jit] imports
+// [jit] imports (also used by control flow)
 import type { ClosedJaxpr } from "./jaxpr.js";
 // [end jit]
 
@@ -130,6 +130,9 @@ export enum Primitive {
   // [end jit]
 
   // [control-flow] primitives
+  Cond = "cond",
+  While = "while",
+  Scan = "scan",
   // [end control-flow]
 
   // [autodiff] primitives
@@ -331,6 +334,27 @@ export interface PrimitiveParams {
   // [end jit]
 
   // [control-flow] params
+  // Operands: the branch index (int32), then the operands every branch takes (closed-over values
+  // first, as JAX hoists a branch's consts into operands).
+  [Primitive.Cond]: { branches: readonly ClosedJaxpr[] };
+  // Operands: cond consts, body consts, then the carry.
+  [Primitive.While]: {
+    body_jaxpr: ClosedJaxpr;
+    body_nconsts: number;
+    cond_jaxpr: ClosedJaxpr;
+    cond_nconsts: number;
+  };
+  // Operands: consts, carry, xs (stacked along axis 0); results: carry, ys (stacked along axis 0).
+  [Primitive.Scan]: {
+    _split_transpose: boolean;
+    jaxpr: ClosedJaxpr;
+    length: number;
+    linear: readonly boolean[];
+    num_carry: number;
+    num_consts: number;
+    reverse: boolean;
+    unroll: number;
+  };
   // [end control-flow]
 
   // [autodiff] params

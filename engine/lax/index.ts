@@ -88,6 +88,16 @@ export { psum, pmean, pmax, pmin, allGather, all_gather } from "./collectives.js
 // [end jit]
 
 // [control-flow] lax
+export {
+  cond,
+  switch_ as switch,
+  whileLoop,
+  forLoop,
+  foriLoop,
+  scan,
+  map,
+  type ScanOptions,
+} from "./control-flow.js";
 // [end control-flow]
 
 // [autodiff] lax

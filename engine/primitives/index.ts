@@ -41,6 +41,7 @@ import { jitPrimitiveRules } from "./pjit.js";
 // [end jit]
 
 // [control-flow] imports
+import { controlFlowRules } from "./control-flow.js";
 // [end control-flow]
 
 // [autodiff] imports
@@ -83,6 +84,7 @@ export const primitiveRules: RuleTable = {
   // [end jit]
 
   // [control-flow] rules
+  ...controlFlowRules,
   // [end control-flow]
 
   // [autodiff] rules

@@ -18,6 +18,16 @@ import { GatherDimensionNumbers, ScatterDimensionNumbers } from "../core/dimensi
 // [jit] imports
 import { pjitBatchRule } from "./pjit-batching.js";
 // [end jit]
+// [control-flow] imports
+import {
+  condBatchRule,
+  dynamicSliceBatchedStarts,
+  dynamicUpdateSliceBatchedStarts,
+  scanBatchRule,
+  whileBatchRule,
+  type ControlFlowPrimitive,
+} from "./control-flow-batching.js";
+// [end control-flow]
 
 export type BatchRule<P extends Primitive> = (
   args: Tracer[],
@@ -170,7 +180,7 @@ function scatterRule<P extends ScatterPrimitive>(prim: P): BatchRule<P> {
 }
 
 // Primitives whose rules sit in the areas' sections of `batchingRules` below are left out here.
-const rules: Rules<Exclude<Primitive, ElementwisePrimitive | Primitive.Pjit>> = {
+const rules: Rules<Exclude<Primitive, ElementwisePrimitive | Primitive.Pjit | ControlFlowPrimitive>> = {
   [Primitive.SelectN]: elementwise(Primitive.SelectN),
   [Primitive.ConvertElementType]: elementwise(Primitive.ConvertElementType),
 
@@ -293,11 +303,10 @@ const rules: Rules<Exclude<Primitive, ElementwisePrimitive | Primitive.Pjit>> = 
     return [[bind1(Primitive.RandomFoldIn, [keys, msgs], params)], [0]];
   },
 
-  // Dynamic slices with unbatched start indices: the batch axis is sliced whole, from 0. (Batched
-  // start indices need a gather, as JAX lowers them; not yet.)
+  // Dynamic slices with unbatched start indices: the batch axis is sliced whole, from 0. Batched
+  // start indices become a gather (a scatter for the update), as JAX lowers them.
   [Primitive.DynamicSlice]: ([x, ...starts], [d, ...ds], params, size) => {
-    if (ds.some((s) => s !== null))
-      throw new Error("vmap: dynamic_slice with batched start indices is not supported yet");
+    if (ds.some((s) => s !== null)) return dynamicSliceBatchedStarts(x, starts, d, ds, params, size);
     if (d === null) return [[bind1(Primitive.DynamicSlice, [x, ...starts], params)], [null]];
     const zero = asArray(0, starts[0]?.dtype ?? "int32");
     return [
@@ -310,9 +319,8 @@ const rules: Rules<Exclude<Primitive, ElementwisePrimitive | Primitive.Pjit>> = 
     ];
   },
   [Primitive.DynamicUpdateSlice]: ([x, update, ...starts], [d, du, ...ds], params, size) => {
-    if (ds.some((s) => s !== null)) {
-      throw new Error("vmap: dynamic_update_slice with batched start indices is not supported yet");
-    }
+    if (ds.some((s) => s !== null))
+      return dynamicUpdateSliceBatchedStarts(x, update, starts, d, du, ds, size);
     if (d === null && du === null)
       return [[bind1(Primitive.DynamicUpdateSlice, [x, update, ...starts], params)], [null]];
     const zero = asArray(0, starts[0]?.dtype ?? "int32");
@@ -510,6 +518,9 @@ export const batchingRules: Rules<Primitive> = {
   // [end jit]
 
   // [control-flow] batching rules
+  [Primitive.Cond]: condBatchRule,
+  [Primitive.While]: whileBatchRule,
+  [Primitive.Scan]: scanBatchRule,
   // [end control-flow]
 
   // [autodiff] batching rules

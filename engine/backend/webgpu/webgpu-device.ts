@@ -5,9 +5,10 @@
 import type { ShapedArray } from "../../core/aval.js";
 import type { ParamsOf, Primitive } from "../../core/primitive.js";
 import { hostArray, type TypedArray } from "../../dtype.js";
-import type { Device, DeviceBuffer } from "../device.js";
+import type { Device, DeviceBuffer, HostStepContext, HostStepFn } from "../device.js";
 import { kernelRulesOf } from "../../primitives/index.js";
 import { WGSL_HELPERS, wgslStorageType } from "./wgsl.js";
+import { WorkQueue } from "./work-queue.js";
 
 const WORKGROUP_SIZE = 64;
 const MAX_WORKGROUPS_PER_DIM = 65535;
@@ -18,6 +19,9 @@ const USAGE_COPY_SRC = 0x04;
 const USAGE_COPY_DST = 0x08;
 const USAGE_MAP_READ = 0x01;
 const MAP_MODE_READ = 0x01;
+
+/** A failure inside a host-driven step, reported by the next read or synchronize. */
+class HostStepError extends Error {}
 
 class GpuBuffer implements DeviceBuffer {
   constructor(
@@ -38,6 +42,25 @@ export class WebGpuDevice implements Device {
   private readonly pool = new Map<number, GPUBuffer[]>();
   private pooledBytes = 0;
   private static readonly MAX_POOLED_BYTES = 256 << 20;
+  // [control-flow] ordered work queue
+  /**
+   * Ordered work (see work-queue.ts): GPU submissions and buffer releases go through `inOrder`, so
+   * that while a host-driven step (enqueueHostStep) is pending they wait behind it. `context` is the
+   * queue that new work joins: the device's own, or a running step's while that step's synchronous
+   * engine code runs (so nested loops and the body's kernels are ordered within the step).
+   */
+  private readonly queue = new WorkQueue();
+  private context = this.queue;
+
+  /**
+   * Runs `work` (a `gpu.queue.submit`, returning a buffer to the pool) in queue order: at once when
+   * no host-driven step is pending, else behind it. Code that submits GPU work or recycles buffers
+   * outside `execute`/`release` (a compiled executable) must go through here too.
+   */
+  inOrder(work: () => void): void {
+    this.context.submit(work);
+  }
+  // [end control-flow]
 
   constructor(
     readonly gpu: GPUDevice,
@@ -77,6 +100,12 @@ export class WebGpuDevice implements Device {
   }
 
   async read(buffer: DeviceBuffer, aval: ShapedArray): Promise<TypedArray> {
+    await this.queue.drain();
+    return this.readNow(buffer, aval);
+  }
+
+  /** Reads without waiting for the work queue (a step's reads, once its own work has run). */
+  private async readNow(buffer: DeviceBuffer, aval: ShapedArray): Promise<TypedArray> {
     const src = this.own(buffer).buffer;
     const bytes = deviceBytes(aval);
     const staging = this.gpu.createBuffer({ size: bytes, usage: USAGE_MAP_READ | USAGE_COPY_DST });
@@ -99,6 +128,11 @@ export class WebGpuDevice implements Device {
 
   release(buffer: DeviceBuffer): void {
     const b = this.own(buffer).buffer;
+    // Pooled only once the queued work that may still use it has been submitted.
+    this.inOrder(() => this.releaseNow(b));
+  }
+
+  private releaseNow(b: GPUBuffer): void {
     if (this.pooledBytes + b.size > WebGpuDevice.MAX_POOLED_BYTES) {
       b.destroy();
       return;
@@ -110,8 +144,75 @@ export class WebGpuDevice implements Device {
   }
 
   async synchronize(): Promise<void> {
+    await this.queue.drain();
     await this.gpu.queue.onSubmittedWorkDone();
   }
+
+  // [control-flow] host-driven steps
+  /**
+   * A host-driven step: `step` runs asynchronously in queue order (after the work submitted before
+   * it, before the work submitted after it), reading values back as it needs them; its results are
+   * copied into output buffers allocated now, so callers get their arrays immediately. The inputs
+   * are copied now (the copies are the step's to own), so the caller may dispose the originals. A
+   * failure inside the step is reported by the next `read` or `synchronize`, naming `label`.
+   */
+  enqueueHostStep(
+    label: string,
+    inputs: DeviceBuffer[],
+    inAvals: ShapedArray[],
+    outAvals: ShapedArray[],
+    step: HostStepFn,
+  ): DeviceBuffer[] {
+    const outputs = outAvals.map((a) => this.allocate(deviceBytes(a)));
+    const copies = inAvals.map((a) => this.allocate(deviceBytes(a)));
+    const encoder = this.gpu.createCommandEncoder();
+    inputs.forEach((b, k) =>
+      encoder.copyBufferToBuffer(this.own(b).buffer, 0, copies[k], 0, deviceBytes(inAvals[k])),
+    );
+    const copyCommands = encoder.finish();
+    this.inOrder(() => this.gpu.queue.submit([copyCommands]));
+    this.context.push(async () => {
+      const local = new WorkQueue();
+      const ctx: HostStepContext = {
+        run: <T>(work: () => T): T => {
+          const saved = this.context;
+          this.context = local;
+          try {
+            return work();
+          } finally {
+            this.context = saved;
+          }
+        },
+        read: async (buffer, aval) => {
+          await local.drain();
+          return this.readNow(buffer, aval);
+        },
+      };
+      try {
+        const results = await step(
+          ctx,
+          copies.map((b) => new GpuBuffer(this, b)),
+        );
+        await local.drain();
+        // The queue that holds this step waits for it, so these copies are in order.
+        const encoder = this.gpu.createCommandEncoder();
+        results.forEach((r, k) =>
+          encoder.copyBufferToBuffer(this.own(r).buffer, 0, outputs[k], 0, deviceBytes(outAvals[k])),
+        );
+        this.gpu.queue.submit([encoder.finish()]);
+      } catch (e) {
+        // Work the step queued before failing still runs before anything behind the step.
+        await local.drain().catch(() => undefined);
+        const message = e instanceof Error ? e.message : String(e);
+        if (e instanceof HostStepError) throw e; // a nested step's failure, already named
+        throw new HostStepError(`${label} failed while running asynchronously on ${this.id}: ${message}`, {
+          cause: e,
+        });
+      }
+    });
+    return outputs.map((b) => new GpuBuffer(this, b));
+  }
+  // [end control-flow]
 
   /** Frees the device so that Node can exit (Dawn keeps the process alive while a device lives). */
   destroy(): void {
@@ -186,7 +287,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y);
     pass.end();
-    this.gpu.queue.submit([encoder.finish()]);
+    const commands = encoder.finish();
+    this.inOrder(() => this.gpu.queue.submit([commands]));
   }
 
   private own(buffer: DeviceBuffer): GpuBuffer {
