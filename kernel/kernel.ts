@@ -333,6 +333,7 @@ function isInterrupt(err: unknown): boolean {
 
 /** IPython's rule: a cell whose last statement ends with `;` shows no result. */
 function endsWithSemicolon(code: string): boolean {
-  const stripped = code.replace(/\/\/[^\n]*$/gm, "").trimEnd();
+  // A line comment starts at `//` after a blank or at the line's start (not in `https://...`).
+  const stripped = code.replace(/(^|\s)\/\/[^\n]*$/gm, "").trimEnd();
   return stripped.endsWith(";");
 }
