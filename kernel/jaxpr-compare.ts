@@ -39,8 +39,12 @@ function nestedJaxprs(eqn: JaxprEqn): Jaxpr[] {
   return found;
 }
 
-/** Which variables carry the batch dimension, by dataflow from the batched inputs (into nested jaxprs too). */
-function batchedVars(jaxpr: Jaxpr, batchedIn: boolean[], into: Set<Var>): void {
+/**
+ * Which variables carry the batch dimension, by dataflow from the batched inputs (into nested jaxprs
+ * too); the equations batching added (broadcasts of unbatched operands, moves of the batch axis)
+ * produce batched values.
+ */
+function batchedVars(jaxpr: Jaxpr, batchedIn: boolean[], into: Set<Var>, added: Set<JaxprEqn>): void {
   jaxpr.inBinders.forEach((v, i) => batchedIn[i] && into.add(v));
   for (const eqn of jaxpr.eqns) {
     const flags = eqn.inputs.map((a) => a instanceof Var && into.has(a));
@@ -49,9 +53,9 @@ function batchedVars(jaxpr: Jaxpr, batchedIn: boolean[], into: Set<Var>): void {
       // Operands map to the inner binders from the end (leading operands may be indices/predicates).
       const innerFlags =
         n <= flags.length ? flags.slice(flags.length - n) : new Array<boolean>(n).fill(flags.some(Boolean));
-      batchedVars(inner, innerFlags, into);
+      batchedVars(inner, innerFlags, into, added);
     }
-    if (flags.some(Boolean)) eqn.outBinders.forEach((v) => into.add(v));
+    if (flags.some(Boolean) || added.has(eqn)) eqn.outBinders.forEach((v) => into.add(v));
   }
 }
 
@@ -142,19 +146,19 @@ export function compareJaxprs(
   const example = makeJaxpr(info.fun as (...a: unknown[]) => unknown)(...(exampleArgs as never[]));
   const batched = makeJaxpr(callee)(...(args as never[]));
 
+  const added = addedByBatching(leafEqns(example.jaxpr), leafEqns(batched.jaxpr));
   const isBatched = new Set<Var>();
   batchedVars(
     batched.jaxpr,
     leaves.map((_, i) => axes[i].axis !== null),
     isBatched,
+    added,
   );
-  const added = addedByBatching(leafEqns(example.jaxpr), leafEqns(batched.jaxpr));
   const eqnBatched = (e: JaxprEqn) => e.outBinders.some((v) => isBatched.has(v));
-  const hasBatchedInput = (e: JaxprEqn) => e.inputs.some((a) => a instanceof Var && isBatched.has(a));
   const marks: EqnMarks = {
     mark: (e) => (added.has(e) ? "+" : eqnBatched(e) ? "B" : " "),
     unbatched: (e, a: Atom) =>
-      hasBatchedInput(e) && (a instanceof Literal || (a instanceof Var && !isBatched.has(a))),
+      eqnBatched(e) && (a instanceof Literal || (a instanceof Var && !isBatched.has(a))),
     lineStyle: (e) =>
       added.has(e) ? "background:#ddf4ff" : eqnBatched(e) ? "background:#fff8c5" : undefined,
   };
