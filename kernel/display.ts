@@ -6,6 +6,7 @@
  */
 import { inspect } from "node:util";
 import { ConcreteArray, tree } from "../engine/index.js";
+import { chartBundle, isVegaLiteSpec } from "./charts.js";
 
 export type MimeBundle = Record<string, unknown>;
 
@@ -65,6 +66,8 @@ async function arrayHtml(a: ConcreteArray): Promise<string | undefined> {
 export async function displayData(value: unknown): Promise<MimeBundle> {
   const own = await selfDescribed(value);
   if (own) return own;
+  // A Vega-Lite spec (its $schema says so) is shown as the chart.
+  if (isVegaLiteSpec(value)) return chartBundle(value);
   if (value instanceof ConcreteArray) {
     const bundle: MimeBundle = { "text/plain": await value.toStringAsync() };
     const html = await arrayHtml(value);

@@ -35,6 +35,10 @@ const KERNEL_DIR = path.dirname(fileURLToPath(import.meta.url));
 export class Evaluator {
   /** Names cells have declared (as script-scope `let`s) so far. */
   private readonly declared = new Set<string>();
+  /** The user's names since the last `%reset` (script-scope bindings cannot be removed, only cleared). */
+  private readonly live = new Set<string>();
+  /** The names `define` put in the global scope (the prelude), restored by `reset`. */
+  private readonly prelude = new Map<string, unknown>();
   private readonly maps = new Map<
     string,
     { sourceMap: string | undefined; map?: SourceMap; source: string; lineCount: number }
@@ -58,6 +62,30 @@ export class Evaluator {
   /** Puts names into the cells' global scope (the engine API, for one). */
   define(names: Record<string, unknown>): void {
     Object.assign(globalThis, names);
+    for (const [k, v] of Object.entries(names)) this.prelude.set(k, v);
+  }
+
+  /** The names the user's cells defined (since the last reset), in the order first defined. */
+  userNames(): string[] {
+    return [...this.live];
+  }
+
+  /** The current value of a name a cell declared. */
+  valueOf(name: string): unknown {
+    if (!this.declared.has(name) || !/^[A-Za-z_$][\w$]*$/.test(name)) return undefined;
+    return vm.runInThisContext(name) as unknown;
+  }
+
+  /**
+   * Clears the user's names (IPython's `%reset -f`): each becomes undefined again, or the prelude's
+   * value when a cell had shadowed a prelude name (the engine API stays). Returns how many.
+   */
+  reset(): number {
+    const setters = (globalThis as Record<string, unknown>)[SETTERS] as Record<string, (v: unknown) => void>;
+    const count = this.live.size;
+    for (const name of this.live) setters[name]?.(this.prelude.get(name));
+    this.live.clear();
+    return count;
   }
 
   async run(source: string, cellName: string): Promise<CellResult> {
@@ -85,7 +113,10 @@ export class Evaluator {
   }
 
   private remember(names: readonly string[]): void {
-    for (const n of names) this.declared.add(n);
+    for (const n of names) {
+      this.declared.add(n);
+      this.live.add(n);
+    }
   }
 
   private async importModule(spec: string): Promise<unknown> {

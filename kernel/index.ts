@@ -5,6 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as engine from "../engine/index.js";
 import { Kernel } from "./kernel.js";
+import { plot } from "./charts.js";
 import { log } from "./log.js";
 
 export { Kernel } from "./kernel.js";
@@ -44,6 +45,7 @@ export function cellScope(): Record<string, unknown> {
     // [end autodiff]
 
     // [magics] cell scope
+    plot,
     // [end magics]
   };
 }

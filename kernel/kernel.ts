@@ -73,8 +73,13 @@ export class Kernel {
   readonly comms: CommManager;
   private readonly magics = new Magics({
     display: (v) => void this.display(v),
+    displayBundle: (bundle) => void this.display(bundle, { raw: true }),
     print: (text) => this.enqueue("stream", { name: "stdout", text }),
     setTypecheck: (mode) => this.post({ kind: "typecheck", mode }),
+    userNames: () => this.evaluator.userNames(),
+    valueOf: (name) => this.evaluator.valueOf(name),
+    reset: () => this.evaluator.reset(),
+    confirm: (question) => /^y(es)?$/i.test(this.prompt(question, false).trim()),
   });
   private readonly shared: Int32Array;
   private readonly stdinBytes: Uint8Array;
@@ -94,7 +99,8 @@ export class Kernel {
       historyFile: options.historyFile,
       engineTypes: options.engineTypes,
       // The engine's exports among the scope's names (vmaplab itself is declared as the namespace).
-      scopeNames: Object.keys(options.scope).filter((n) => n !== "vmaplab"),
+      // (plot is the kernel's own: the language service declares it from kernel/charts.ts.)
+      scopeNames: Object.keys(options.scope).filter((n) => n !== "vmaplab" && n !== "plot"),
     };
     this.worker = new Worker(new URL("./protocol-thread.js", import.meta.url), {
       workerData: data,
@@ -327,6 +333,7 @@ function isInterrupt(err: unknown): boolean {
 
 /** IPython's rule: a cell whose last statement ends with `;` shows no result. */
 function endsWithSemicolon(code: string): boolean {
-  const stripped = code.replace(/\/\/[^\n]*$/gm, "").trimEnd();
+  // A line comment starts at `//` after a blank or at the line's start (not in `https://...`).
+  const stripped = code.replace(/(^|\s)\/\/[^\n]*$/gm, "").trimEnd();
   return stripped.endsWith(";");
 }

@@ -72,8 +72,11 @@ export class LanguageTools {
   constructor(engineTypes: string, scopeNames: readonly string[]) {
     const prelude = [
       `import type * as __vmaplab from ${JSON.stringify(engineTypes)};`,
+      `import type * as __vmaplab_charts from ${JSON.stringify(path.resolve(path.dirname(engineTypes), "../kernel/charts.js"))};`,
       "declare global {",
       "  const vmaplab: typeof __vmaplab;",
+      "  /** Charts (Vega-Lite, with an SVG rendering): plot.line, plot.scatter, plot.hist, plot.heatmap, plot.vegaLite. */",
+      "  const plot: typeof __vmaplab_charts.plot;",
       ...scopeNames.map((n) => `  const ${n}: typeof __vmaplab.${n};`),
       "  /** Shows a value (or, with {raw: true}, a MIME bundle) as a cell output; returns a handle to update it. */",
       "  function display(value: unknown, options?: { raw?: boolean; displayId?: string; update?: boolean; metadata?: Record<string, unknown> }): { displayId: string; update(value: unknown): void };",

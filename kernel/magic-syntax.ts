@@ -58,6 +58,7 @@ export function rewriteMagics(code: string): string {
         const thunk = name === "jaxpr" ? jaxprThunk(rest) : `() => (${rest})`;
         return `${indent}await ${MAGIC_HOOK}(${JSON.stringify(name)}, ${JSON.stringify(flags.join(" "))}, ${thunk}, ${JSON.stringify(rest)})`;
       }
+      if (name === "vmapbench") return `${indent}await ${vmapbenchCall(args)}`;
       return `${indent}${MAGIC_HOOK}(${JSON.stringify(name)}, ${JSON.stringify(args.trim())})`;
     })
     .join("\n");
@@ -78,9 +79,74 @@ function jaxprThunk(expr: string): string {
         const callee = expr.slice(0, i).trim();
         const args = expr.slice(i + 1, -1);
         if (!callee) break;
-        return `() => [(${callee}), [${args}]]`;
+        // The callee's own first argument (`f` of `jit(f)`), for views that look through wrappers.
+        const inner = wrappedArgument(callee);
+        return `() => [(${callee}), [${args}]${inner ? `, () => (${inner})` : ""}]`;
       }
     }
   }
   return `() => { throw new TypeError("%jaxpr needs a call expression, like %jaxpr f(x)"); }`;
+}
+
+/** `inner` of a callee written `name(inner)` or `name(inner, options)`, else undefined. */
+function wrappedArgument(callee: string): string | undefined {
+  const m = callee.match(/^[A-Za-z_$][\w$.]*\s*\(/);
+  if (!m || !callee.endsWith(")")) return undefined;
+  const parts = splitTopLevel(callee.slice(m[0].length, -1), ",");
+  if (!parts || !parts[0].trim()) return undefined;
+  return parts[0].trim();
+}
+
+/** Splits at top-level separators (outside brackets and strings); undefined when unbalanced. */
+function splitTopLevel(text: string, sep: "," | " "): string[] | undefined {
+  const parts: string[] = [];
+  let depth = 0;
+  let quote: string | undefined;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote) {
+      if (c === "\\") i++;
+      else if (c === quote) quote = undefined;
+    } else if (c === '"' || c === "'" || c === "`") quote = c;
+    else if ("([{".includes(c)) depth++;
+    else if (")]}".includes(c)) {
+      if (--depth < 0) return undefined;
+    } else if (depth === 0 && (sep === " " ? /\s/.test(c) : c === sep)) {
+      parts.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  if (depth !== 0 || quote) return undefined;
+  parts.push(text.slice(start));
+  return sep === " " ? parts.filter((p) => p.trim() !== "") : parts;
+}
+
+/**
+ * `%vmapbench f xs [--hand g] [--batch ...] [--device ...] [--repeat N]`: f, xs and g are expressions
+ * (evaluated in the cell's scope by a thunk); the other flags go to the magic as text.
+ */
+function vmapbenchCall(args: string): string {
+  const tokens = splitTopLevel(args.trim(), " ");
+  const hook = (thunk: string, rest: string) =>
+    `${MAGIC_HOOK}("vmapbench", ${JSON.stringify(rest)}${thunk ? `, ${thunk}, ${JSON.stringify(args.trim())}` : ""})`;
+  if (!tokens) return hook("", "--unbalanced");
+  const positional: string[] = [];
+  const flags: string[] = [];
+  let hand: string | undefined;
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i];
+    if (t === "--hand") {
+      hand = tokens[++i];
+      if (hand === undefined) flags.push("--hand");
+    } else if (t.startsWith("--")) {
+      flags.push(t);
+      if (i + 1 < tokens.length && !tokens[i + 1].startsWith("--")) flags.push(tokens[++i]);
+    } else positional.push(t);
+  }
+  if (positional.length !== 2) return hook("", [`--positional=${positional.length}`, ...flags].join(" "));
+  const [f, xs] = positional;
+  const names = JSON.stringify({ f, hand: hand ?? null });
+  const thunk = `() => ({ f: (${f}), xs: (${xs}), hand: ${hand ? `(${hand})` : "undefined"}, names: ${names} })`;
+  return hook(thunk, flags.join(" "));
 }

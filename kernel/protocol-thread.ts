@@ -205,6 +205,10 @@ class ProtocolThread {
     }
     this.requests.set(msg.header.msg_id, { msg, channel });
     this.latest = msg;
+    if (msg.header.msg_type === "execute_request" && isTypecheckCell(String(content.code ?? ""))) {
+      await this.typecheckCell(msg, channel, content);
+      return;
+    }
     if (
       msg.header.msg_type === "execute_request" &&
       this.typecheck === "strict" &&
@@ -428,6 +432,61 @@ class ProtocolThread {
     return this.languageLoading;
   }
 
+  /**
+   * `%%typecheck`: the cell's body is type-checked (against the cells before it) and not run; type
+   * errors make an error reply (as `%typecheck strict` does), none prints a line saying so.
+   */
+  private async typecheckCell(
+    msg: Message,
+    channel: Channel,
+    content: Record<string, unknown>,
+  ): Promise<void> {
+    const code = String(content.code ?? "");
+    const silent = Boolean(content.silent);
+    if (!silent) await this.publish("execute_input", { code, execution_count: content.execution_count }, msg);
+    const lines = code.split("\n");
+    const first = lines.findIndex((l) => l.trim() !== "");
+    const header = lines[first].trim();
+    let error: { ename: string; evalue: string; traceback: string[] } | undefined;
+    if (header !== "%%typecheck") {
+      const evalue = `%%typecheck takes no arguments, got '${header.slice("%%typecheck".length).trim()}'`;
+      error = { ename: "UsageError", evalue, traceback: [`UsageError: ${evalue}`] };
+    } else {
+      // The header line becomes blank, so line numbers stay the cell's own.
+      lines[first] = "";
+      const tools = await this.languageTools();
+      const errors = tools.typeErrors(rewriteMagics(lines.join("\n")));
+      if (errors.length) {
+        error = {
+          ename: "TypeError",
+          evalue: `${errors.length} type error(s)`,
+          traceback: errors.map((e) => `TypeScript: ${e}`),
+        };
+      } else if (!silent) {
+        await this.publish("stream", { name: "stdout", text: "No type errors.\n" }, msg);
+      }
+    }
+    if (error) {
+      if (!silent) await this.publish("error", error, msg);
+      await this.reply(
+        channel,
+        "execute_reply",
+        { status: "error", execution_count: content.execution_count, ...error },
+        msg,
+      );
+    } else {
+      await this.reply(
+        channel,
+        "execute_reply",
+        { status: "ok", execution_count: content.execution_count, user_expressions: {}, payload: [] },
+        msg,
+      );
+    }
+    this.requests.delete(msg.header.msg_id);
+    await this.publish("status", { execution_state: "idle" }, msg);
+    if (error && (msg.content.stop_on_error ?? true) !== false) await this.abortQueued();
+  }
+
   private async typeWarnings(code: string, msg: Message): Promise<void> {
     // Until the language service is loaded, skip; `%typecheck off` (or VMAPLAB_TYPECHECK=off) turns it off.
     if (!this.language || !code.trim() || this.typecheck !== "on") return;
@@ -536,3 +595,9 @@ new ProtocolThread().start().catch((e: unknown) => {
   log(`the protocol thread failed: ${(e as Error).stack ?? String(e)}`);
   process.exit(1);
 });
+
+/** A cell whose first line is `%%typecheck` (checked here, where the type checker lives). */
+function isTypecheckCell(code: string): boolean {
+  const first = code.split("\n").find((l) => l.trim() !== "");
+  return first !== undefined && /^%%typecheck(\s|$)/.test(first.trim());
+}

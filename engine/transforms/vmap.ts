@@ -26,7 +26,7 @@ export interface VmapOptions {
  * The axis of each leaf of `tree`, from a prefix spec: a number or null at some node applies to every
  * leaf under it. `path` names the position for error messages (JAX's `args[0]['w']`).
  */
-function axesForLeaves(
+export function axesForLeaves(
   spec: AxisSpec,
   def: TreeDef,
   path: string,
@@ -71,6 +71,14 @@ function normalizeAxis(axis: number, rank: number, where: string): number {
   return axis < 0 ? axis + rank : axis;
 }
 
+/** What a function made by vmap carries (non-enumerable) for tools such as `%jaxpr --compare`. */
+export const VMAP_INFO = Symbol.for("vmaplab.vmap");
+export interface VmapInfo {
+  fun: (...args: never[]) => unknown;
+  inAxes: AxisSpec;
+  outAxes: AxisSpec;
+}
+
 export function vmap<A extends unknown[], R>(
   f: (...args: A) => R,
   options: VmapOptions | AxisSpec = {},
@@ -81,7 +89,7 @@ export function vmap<A extends unknown[], R>(
       : (options as VmapOptions);
   const inAxesSpec = opts.inAxes === undefined ? 0 : opts.inAxes;
   const outAxesSpec = opts.outAxes === undefined ? 0 : opts.outAxes;
-  return (...args: A): R => {
+  const batched = (...args: A): R => {
     const [leaves, inTree] = flatten<unknown>(args);
     // A list of inAxes is per argument; a single number or null applies to all of them.
     const spec =
@@ -154,4 +162,7 @@ export function vmap<A extends unknown[], R>(
       return unflatten(outTree, lowered) as PyTree as R;
     });
   };
+  const info: VmapInfo = { fun: f as VmapInfo["fun"], inAxes: inAxesSpec, outAxes: outAxesSpec };
+  Object.defineProperty(batched, VMAP_INFO, { value: info, enumerable: false });
+  return batched;
 }
