@@ -178,17 +178,17 @@ describe("webgpu compiler: dtypes and reductions", () => {
 
 describe("webgpu compiler: errors and memory", () => {
   it("reports a WGSL error as a WgslKernelError carrying the kernel source", async () => {
-    const rules = primitiveRules[Primitive.Iota] as PrimitiveRules<Primitive.Iota>;
+    const rules = primitiveRules[Primitive.Cumsum] as PrimitiveRules<Primitive.Cumsum>;
     const original = rules.wgsl;
     rules.wgsl = () => ({ body: "out[i] = this_is_not_wgsl_;" });
     try {
       defaultDevice("webgpu");
-      const cj = makeJaxpr((x: Array) => x.add(jnp.arange(5)))(arrayOn("webgpu", [5], 1));
+      const cj = makeJaxpr((x: Array) => jnp.cumsum(x.add(1)))(arrayOn("webgpu", [5], 1));
       const exe = compileFor(gpu, cj.jaxpr);
       exe.run([...(cj.consts as ConcreteArray[]), arrayOn("webgpu", [5], 1) as ConcreteArray]);
       await assert.rejects(gpu.synchronize(), (e: unknown) => {
         assert.ok(e instanceof WgslKernelError, String(e));
-        assert.match(e.message, /WebGPU rejected the WGSL of the iota kernel/);
+        assert.match(e.message, /WebGPU rejected the WGSL of the cumsum kernel/);
         assert.match(e.message, /this_is_not_wgsl_/);
         assert.match(e.wgsl, /out\[i\] = this_is_not_wgsl_;/);
         return true;
