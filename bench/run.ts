@@ -12,6 +12,7 @@ import { kernelRows } from "./kernel-rows.js";
 // [jit] bench imports
 // [end jit]
 // [webgpu-compiler] bench imports
+import { webgpuCompilerRows } from "./webgpu-compiler.js";
 // [end webgpu-compiler]
 // [autodiff] bench imports
 // [end autodiff]
@@ -27,6 +28,7 @@ async function main(): Promise<void> {
   // [jit] bench suites
   // [end jit]
   // [webgpu-compiler] bench suites
+  rows.push(...(await webgpuCompilerRows()));
   // [end webgpu-compiler]
   // [autodiff] bench suites
   // [end autodiff]

@@ -4,7 +4,16 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { defaultDevice, devices, init, jnp, lax, makeJaxpr, releaseDevices, type Array } from "../engine/index.js";
+import {
+  defaultDevice,
+  devices,
+  init,
+  jnp,
+  lax,
+  makeJaxpr,
+  releaseDevices,
+  type Array,
+} from "../engine/index.js";
 import { compileFor } from "../engine/core/executable.js";
 import type { ConcreteArray } from "../engine/core/concrete-array.js";
 import { Primitive } from "../engine/core/primitive.js";
@@ -34,11 +43,17 @@ function values(n: number, seed = 1, dtype: "float32" | "int32" | "bool" = "floa
   });
 }
 
-function arrayOn(device: "cpu" | "webgpu", shape: number[], seed: number, dtype: "float32" | "int32" | "bool" = "float32"): Array {
+function arrayOn(
+  device: "cpu" | "webgpu",
+  shape: number[],
+  seed: number,
+  dtype: "float32" | "int32" | "bool" = "float32",
+): Array {
   defaultDevice(device);
   const n = shape.reduce((a, b) => a * b, 1);
   const v = values(n, seed, dtype);
-  const host = dtype === "float32" ? Float32Array.from(v) : dtype === "int32" ? Int32Array.from(v) : Uint8Array.from(v);
+  const host =
+    dtype === "float32" ? Float32Array.from(v) : dtype === "int32" ? Int32Array.from(v) : Uint8Array.from(v);
   return jnp.array(host, { dtype }).reshape(shape);
 }
 
@@ -75,13 +90,17 @@ async function check(
 
 describe("webgpu compiler: fusion", () => {
   it("fuses an elementwise chain with broadcasts, a literal and a select into one kernel", async () => {
-    const f = (x: Array, y: Array) => jnp.where(jnp.greater(x, 0), jnp.sin(x).mul(2).add(y), jnp.exp(jnp.negative(x)));
+    const f = (x: Array, y: Array) =>
+      jnp.where(jnp.greater(x, 0), jnp.sin(x).mul(2).add(y), jnp.exp(jnp.negative(x)));
     assert.equal(await check(f, [{ shape: [4, 5] }, { shape: [5] }]), 1);
   });
 
   it("fuses reshapes, transposes and squeezes as index arithmetic", async () => {
     const f = (x: Array, y: Array) =>
-      jnp.transpose(x.reshape([3, 4, 2]), [2, 0, 1]).mul(jnp.squeeze(y, 0)).add(jnp.cos(x.reshape([2, 3, 4]).transpose([0, 1, 2])));
+      jnp
+        .transpose(x.reshape([3, 4, 2]), [2, 0, 1])
+        .mul(jnp.squeeze(y, 0))
+        .add(jnp.cos(x.reshape([2, 3, 4]).transpose([0, 1, 2])));
     assert.equal(await check(f, [{ shape: [6, 4] }, { shape: [1, 3, 4] }]), 1);
   });
 
@@ -124,15 +143,30 @@ describe("webgpu compiler: matmul", () => {
     const f = (x: Array, w: Array) => jnp.matmul(x, w);
     assert.equal(await check(f, [{ shape: [3, 5, 17] }, { shape: [3, 17, 9] }]), 1);
     // batch in the middle of lhs and last in rhs
-    const g = (x: Array, w: Array) => lax.dotGeneral(x, w, [[[2], [0]], [[1], [2]]]);
+    const g = (x: Array, w: Array) =>
+      lax.dotGeneral(x, w, [
+        [[2], [0]],
+        [[1], [2]],
+      ]);
     await check(g, [{ shape: [4, 3, 6] }, { shape: [6, 5, 3] }]);
   });
 
   it("handles transposed and multiple contracting dimensions", async () => {
     // x^T w^T: contract lhs dim 0 with rhs dim 1
-    const f = (x: Array, w: Array) => lax.dotGeneral(x, w, [[[0], [1]], [[], []]]);
+    const f = (x: Array, w: Array) =>
+      lax.dotGeneral(x, w, [
+        [[0], [1]],
+        [[], []],
+      ]);
     await check(f, [{ shape: [19, 6] }, { shape: [11, 19] }]);
-    const g = (x: Array, w: Array) => lax.dotGeneral(x, w, [[[0, 2], [1, 0]], [[], []]]);
+    const g = (x: Array, w: Array) =>
+      lax.dotGeneral(x, w, [
+        [
+          [0, 2],
+          [1, 0],
+        ],
+        [[], []],
+      ]);
     await check(g, [{ shape: [3, 4, 5] }, { shape: [5, 3, 7] }]);
   });
 
@@ -142,7 +176,11 @@ describe("webgpu compiler: matmul", () => {
       { shape: [9, 13], dtype: "int32" },
       { shape: [13, 6], dtype: "int32" },
     ]);
-    const g = (x: Array, w: Array) => lax.dotGeneral(x, w, [[[1], [0]], [[], []]]);
+    const g = (x: Array, w: Array) =>
+      lax.dotGeneral(x, w, [
+        [[1], [0]],
+        [[], []],
+      ]);
     await check(g, [
       { shape: [4, 6], dtype: "bool" },
       { shape: [6, 5], dtype: "bool" },
@@ -152,10 +190,20 @@ describe("webgpu compiler: matmul", () => {
 
 describe("webgpu compiler: dtypes and reductions", () => {
   it("fuses int32 and bool elementwise chains", async () => {
-    const f = (x: Array, y: Array) => jnp.where(jnp.logicalAnd(jnp.greater(x, 0), jnp.less(y, 3)), x.mul(y).sub(7), jnp.negative(x));
-    assert.equal(await check(f, [{ shape: [4, 6], dtype: "int32" }, { shape: [4, 6], dtype: "int32" }]), 1);
+    const f = (x: Array, y: Array) =>
+      jnp.where(jnp.logicalAnd(jnp.greater(x, 0), jnp.less(y, 3)), x.mul(y).sub(7), jnp.negative(x));
+    assert.equal(
+      await check(f, [
+        { shape: [4, 6], dtype: "int32" },
+        { shape: [4, 6], dtype: "int32" },
+      ]),
+      1,
+    );
     const g = (a: Array, b: Array) => [jnp.logicalNot(jnp.logicalXor(a, b)), jnp.any(a, 0), jnp.all(b, 1)];
-    await check(g, [{ shape: [5, 3], dtype: "bool" }, { shape: [5, 3], dtype: "bool" }]);
+    await check(g, [
+      { shape: [5, 3], dtype: "bool" },
+      { shape: [5, 3], dtype: "bool" },
+    ]);
   });
 
   it("reduces along several axes with every strategy (thread, workgroup tree, two passes)", async () => {
@@ -236,11 +284,14 @@ describe("webgpu compiler: errors and memory", () => {
     const exe = compileFor(device, cj.jaxpr);
     device.gpu.destroy();
     await device.lost;
-    assert.throws(() => exe.run([arrayOn("cpu", [4], 1) as ConcreteArray]), (e: unknown) => {
-      assert.ok(e instanceof DeviceLostError, String(e));
-      assert.match(e.message, /webgpu:0 was lost/);
-      return true;
-    });
+    assert.throws(
+      () => exe.run([arrayOn("cpu", [4], 1) as ConcreteArray]),
+      (e: unknown) => {
+        assert.ok(e instanceof DeviceLostError, String(e));
+        assert.match(e.message, /webgpu:0 was lost/);
+        return true;
+      },
+    );
     await assert.rejects(device.synchronize(), DeviceLostError);
   });
 });

@@ -78,8 +78,7 @@ export const REDUCTION_PRIMITIVES: ReadonlySet<Primitive> = new Set<Primitive>([
  * broadcast axis, negative for rev).
  */
 export type IndexMap =
-  | { kind: "identity" }
-  | { kind: "affine"; outShape: readonly number[]; strides: number[]; offset: number };
+  { kind: "identity" } | { kind: "affine"; outShape: readonly number[]; strides: number[]; offset: number };
 
 export function indexMapOf(eqn: JaxprEqn): IndexMap {
   const x = (eqn.inputs[0] as Var | Literal).aval;
@@ -289,7 +288,8 @@ export function planFusion(jaxpr: Jaxpr, options: FusionOptions = {}): FusionPla
         const c = cost.get(v) ?? 0;
         const enlarged = (consumers.get(v) ?? []).some(
           (e) =>
-            e.primitive === Primitive.BroadcastInDim && e.outBinders[0].aval.size >= 4 * Math.max(1, v.aval.size),
+            e.primitive === Primitive.BroadcastInDim &&
+            e.outBinders[0].aval.size >= 4 * Math.max(1, v.aval.size),
         );
         if (!inChain.has(v) && ((mine.size > 1 && c > limit) || (enlarged && c >= 4))) {
           materialised.add(v);

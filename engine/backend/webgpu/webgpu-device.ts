@@ -72,6 +72,9 @@ export class WebGpuDevice implements Device {
       // Software (CPU) adapters run workgroup-memory tiling slower than direct register blocking.
       matmulTiling: /llvmpipe|lavapipe|swiftshader|cpu/i.test(adapterDescription) ? "registers" : "workgroup",
     };
+    // Errors outside any error scope become the next call's exception instead of a console warning.
+    gpu.onuncapturederror = (ev: GPUUncapturedErrorEvent) =>
+      this.fail(new Error(`${this.id}: WebGPU reported an error: ${ev.error.message}`));
     this.lostPromise = gpu.lost.then((info) => {
       this.lostError = new DeviceLostError(this.id, String(info.reason ?? "unknown"), info.message ?? "");
     });

@@ -112,7 +112,10 @@ export class KernelContext {
   private readonly fnNames = new Map<string, string>();
   private readonly fnTexts: string[] = [];
 
-  constructor(readonly isMaterialised: (v: Var) => boolean, readonly producer: Map<Var, JaxprEqn>) {}
+  constructor(
+    readonly isMaterialised: (v: Var) => boolean,
+    readonly producer: Map<Var, JaxprEqn>,
+  ) {}
 
   leaf(v: Var): string {
     let k = this.leaves.indexOf(v);

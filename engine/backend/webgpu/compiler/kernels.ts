@@ -124,7 +124,8 @@ function combiner(prim: Primitive, t: string, dtype: string): Combiner {
 }
 
 /** How a reduction is spread over invocations. */
-export type ReduceStrategy = { kind: "thread" } | { kind: "workgroup" } | { kind: "segments"; segments: number };
+export type ReduceStrategy =
+  { kind: "thread" } | { kind: "workgroup" } | { kind: "segments"; segments: number };
 
 export function reduceStrategy(outputs: number, count: number, arg: boolean): ReduceStrategy {
   if (count < 256 || outputs >= 8192) return { kind: "thread" };
@@ -191,7 +192,8 @@ export function reduceKernels(
       : `(ak == 0xffffffffu) || (bk != 0xffffffffu && (bv ${op} av || (bv == av && bk < ak)))`;
     helpers = `fn take_(av: ${tIn}, ak: u32, bv: ${tIn}, bk: u32) -> bool { return ${take}; }`;
     decl = (s) => `var ${s}v: ${tIn} = ${tIn}(0);\n  var ${s}k = 0xffffffffu;`;
-    step = (s, xv, r) => `{ let bv = ${xv}; if (take_(${s}v, ${s}k, bv, ${r})) { ${s}v = bv; ${s}k = ${r}; } }`;
+    step = (s, xv, r) =>
+      `{ let bv = ${xv}; if (take_(${s}v, ${s}k, bv, ${r})) { ${s}v = bv; ${s}k = ${r}; } }`;
     merge = (s, o) => `if (take_(${s}v, ${s}k, ${o}v, ${o}k)) { ${s}v = ${o}v; ${s}k = ${o}k; }`;
     result = (s) => `${wgslStorageType(out.aval.dtype)}(${s}k)`;
   } else {
@@ -302,8 +304,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 ${pass2}\n`;
   return {
     dispatches: [
-      { code: code1, label: `${label} (pass 1 of 2)`, bindings: [...ctx.leaves, partial], groups: grid(O * S, limits) },
-      { code: code2, label: `${label} (pass 2 of 2)`, bindings: [...ctx2.leaves, partial, root], groups: grid(Math.ceil(O / WG), limits) },
+      {
+        code: code1,
+        label: `${label} (pass 1 of 2)`,
+        bindings: [...ctx.leaves, partial],
+        groups: grid(O * S, limits),
+      },
+      {
+        code: code2,
+        label: `${label} (pass 2 of 2)`,
+        bindings: [...ctx2.leaves, partial, root],
+        groups: grid(Math.ceil(O / WG), limits),
+      },
     ],
     scratch: [partial],
   };
@@ -341,7 +353,12 @@ function dotGeometry(eqn: JaxprEqn) {
  * in vec4 registers, reading A and B straight from storage (vec4 loads where the operand is
  * contiguous along the loaded axis and 4-aligned), an 8 x 8 workgroup covering 32 x 32 outputs.
  */
-export function dotKernelRegisters(plan: FusionPlan, anchor: JaxprEqn, root: Var, limits: DeviceLimits): DispatchSpec {
+export function dotKernelRegisters(
+  plan: FusionPlan,
+  anchor: JaxprEqn,
+  root: Var,
+  limits: DeviceLimits,
+): DispatchSpec {
   const g = dotGeometry(anchor);
   const out = anchor.outBinders[0];
   const t = wgslStorageType(out.aval.dtype);
@@ -364,7 +381,8 @@ export function dotKernelRegisters(plan: FusionPlan, anchor: JaxprEqn, root: Var
   const A = ctx.leaf(lhs);
   const Bn = ctx.leaf(rhs);
   const epi = epilogue(ctx, out, root);
-  const aff = (p: { shape: number[]; strides: number[] }, idx: string) => affineIndex(p.shape, p.strides, 0, idx);
+  const aff = (p: { shape: number[]; strides: number[] }, idx: string) =>
+    affineIndex(p.shape, p.strides, 0, idx);
   const v4 = `vec4<${t}>`;
   const fma = (acc: string, a: string, b: string) =>
     bool ? `${acc} = ${acc} | (${v4}(${a}) & ${b});` : `${acc} = ${acc} + ${a} * ${b};`;
@@ -416,7 +434,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   const decl = (k: number, v: Var, vec: boolean) =>
     `@group(0) @binding(${k}) var<storage, read> in${k}: array<${vec ? v4 : wgslStorageType(v.aval.dtype)}>;`;
   // The operands' own bindings may be vec4 arrays; the epilogue's leaves follow as scalars.
-  const bindings = ctx.bindings([{ name: "out", dtype: wgslStorageType(root.aval.dtype) }])
+  const bindings = ctx
+    .bindings([{ name: "out", dtype: wgslStorageType(root.aval.dtype) }])
     .split("\n")
     .map((line, k) => (k === 0 ? decl(0, lhs, aVec) : k === 1 && lhs !== rhs ? decl(1, rhs, bVec) : line))
     .join("\n");
@@ -445,13 +464,14 @@ export function dotKernel(plan: FusionPlan, anchor: JaxprEqn, root: Var, limits:
   const BM = threads * 4;
   const BN = threads * 4;
   let BK = 16;
-  while (BK > 4 && (BK * (BM + BN) * 4 > limits.maxComputeWorkgroupStorageSize)) BK /= 2;
+  while (BK > 4 && BK * (BM + BN) * 4 > limits.maxComputeWorkgroupStorageSize) BK /= 2;
   const T = threads * threads;
   const ctx = new KernelContext((v) => plan.materialised.has(v), plan.producer);
   const A = ctx.leaf(anchor.inputs[0] as Var);
   const Bn = ctx.leaf(anchor.inputs[1] as Var);
   const epi = epilogue(ctx, out, root);
-  const aff = (p: { shape: number[]; strides: number[] }, idx: string) => affineIndex(p.shape, p.strides, 0, idx);
+  const aff = (p: { shape: number[]; strides: number[] }, idx: string) =>
+    affineIndex(p.shape, p.strides, 0, idx);
   // Which tile axis consecutive invocations walk when loading: the operand's contiguous one.
   const aKFast = g.aK.strides.length > 0 && g.aK.strides[g.aK.strides.length - 1] === 1;
   const bKFast = !(g.bN.strides.length > 0 && g.bN.strides[g.bN.strides.length - 1] === 1);
@@ -461,7 +481,9 @@ export function dotKernel(plan: FusionPlan, anchor: JaxprEqn, root: Var, limits:
   const loadB = bKFast
     ? `let kk = e % ${BK}u; let nn = e / ${BK}u;`
     : `let nn = e % ${BN}u; let kk = e / ${BN}u;`;
-  const fma = bool ? (acc: string, a: string, b: string) => `${acc} = ${acc} | (vec4<u32>(${a}) & ${b});` : (acc: string, a: string, b: string) => `${acc} = ${acc} + ${a} * ${b};`;
+  const fma = bool
+    ? (acc: string, a: string, b: string) => `${acc} = ${acc} | (vec4<u32>(${a}) & ${b});`
+    : (acc: string, a: string, b: string) => `${acc} = ${acc} + ${a} * ${b};`;
   const main = `fn offA(b: u32, m: u32, k: u32) -> u32 { return ${aff(g.aB, "b")} + ${aff(g.aM, "m")} + ${aff(g.aK, "k")}; }
 fn offB(b: u32, k: u32, n: u32) -> u32 { return ${aff(g.bB, "b")} + ${aff(g.bK, "k")} + ${aff(g.bN, "n")}; }
 var<workgroup> As: array<vec4<${t}>, ${(BK * BM) / 4}>;
