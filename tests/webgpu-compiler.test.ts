@@ -17,6 +17,8 @@ import {
 import { compileFor } from "../engine/core/executable.js";
 import type { ConcreteArray } from "../engine/core/concrete-array.js";
 import { Primitive } from "../engine/core/primitive.js";
+import { Jaxpr, JaxprEqn, Var } from "../engine/core/jaxpr.js";
+import { planFusion } from "../engine/compiler/fusion.js";
 import { primitiveRules } from "../engine/primitives/index.js";
 import type { PrimitiveRules } from "../engine/primitives/rules.js";
 import { createWebGpuDevice, type WebGpuDevice } from "../engine/backend/webgpu/webgpu-device.js";
@@ -131,7 +133,60 @@ describe("webgpu compiler: fusion", () => {
   });
 });
 
+describe("webgpu compiler: planning", () => {
+  it("plans a softmax as reduce, reduce (exp prologue), elementwise (the backend-neutral planner)", () => {
+    defaultDevice("webgpu");
+    const cj = makeJaxpr((x: Array) => {
+      const e = jnp.exp(x.sub(jnp.max(x, { axis: 1, keepdims: true })));
+      return e.div(jnp.sum(e, { axis: 1, keepdims: true }));
+    })(arrayOn("webgpu", [2, 3], 1));
+    const plan = planFusion(cj.jaxpr);
+    assert.deepEqual(
+      plan.steps.map((s) => (s.kind === "reduce" ? `reduce:${s.anchor.primitive}` : s.kind)),
+      ["reduce:reduce_max", "reduce:reduce_sum", "elementwise"],
+    );
+  });
+
+  it("splits a kernel that would bind more buffers than the device allows", async () => {
+    const specs = globalThis.Array.from({ length: 20 }, () => ({ shape: [3] }));
+    const f = (...xs: Array[]) => xs.reduce((acc, x, k) => (k % 2 ? acc.add(x) : acc.mul(x)));
+    const kernels = await check(f, specs);
+    assert.ok(kernels >= 2, `${kernels} kernels`);
+  });
+
+  it("inlines a pjit equation (a call) so that fusion sees across it", async () => {
+    defaultDevice("webgpu");
+    const x = arrayOn("webgpu", [5], 2) as ConcreteArray;
+    const inner = makeJaxpr((a: Array) => jnp.sin(a).mul(3))(x);
+    const a = new Var(x.aval);
+    const b = new Var(x.aval);
+    const c = new Var(x.aval);
+    const call = new JaxprEqn("pjit" as Primitive, [a], { jaxpr: inner, name: "g" } as never, [b]);
+    const outer = new Jaxpr([], [a], [call, new JaxprEqn(Primitive.Exp, [b], {} as never, [c])], [c]);
+    const exe = compileFor(gpu, outer);
+    assert.equal(exe.kernelCount, 1);
+    const [y] = exe.run([x]);
+    const want = (await x.tolist()) as number[];
+    assertAllClose(
+      await y.tolist(),
+      want.map((v) => Math.exp(Math.fround(Math.sin(v)) * 3)),
+      { rtol: 1e-5, atol: 1e-6 },
+    );
+  });
+});
+
 describe("webgpu compiler: matmul", () => {
+  it("runs the workgroup-memory tiled kernel (the real-GPU path) with a fused epilogue", async () => {
+    const saved = gpu.limits.matmulTiling;
+    gpu.limits.matmulTiling = "workgroup";
+    try {
+      const f = (x: Array, w: Array, b: Array) => jnp.tanh(jnp.matmul(x, w).add(b));
+      assert.equal(await check(f, [{ shape: [2, 37, 21] }, { shape: [2, 21, 45] }, { shape: [45] }]), 1);
+    } finally {
+      gpu.limits.matmulTiling = saved;
+    }
+  });
+
   it("handles shapes that are not tile multiples", async () => {
     const f = (x: Array, w: Array) => jnp.matmul(x, w);
     await check(f, [{ shape: [65, 3] }, { shape: [3, 70] }]);
