@@ -64,13 +64,16 @@ export class WebGpuDevice implements Device {
   ) {
     // [webgpu-compiler] limits and loss
     const l = gpu.limits;
+    const software = /llvmpipe|lavapipe|swiftshader|cpu/i.test(adapterDescription);
     this.limits = {
       maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
       maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
       maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
       maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
-      // Software (CPU) adapters run workgroup-memory tiling slower than direct register blocking.
-      matmulTiling: /llvmpipe|lavapipe|swiftshader|cpu/i.test(adapterDescription) ? "registers" : "workgroup",
+      // Software (CPU) adapters run workgroup-memory tiling slower than direct register blocking,
+      // and pay per workgroup: fewer, longer-lived invocations.
+      matmulTiling: software ? "registers" : "workgroup",
+      maxGridGroups: software ? 1024 : 16384,
     };
     // Errors outside any error scope become the next call's exception instead of a console warning.
     gpu.onuncapturederror = (ev: GPUUncapturedErrorEvent) =>

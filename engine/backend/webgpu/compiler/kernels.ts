@@ -40,6 +40,11 @@ export interface DeviceLimits {
    * a CPU adapter such as lavapipe (no barriers; the CPU's caches do the tiling).
    */
   matmulTiling: "workgroup" | "registers";
+  /**
+   * Most workgroups a 1-D kernel launches; invocations loop over the rest (grid-stride). lavapipe
+   * pays per workgroup: 1024 groups of 64 copy 4M floats 7x faster than 65536 groups.
+   */
+  maxGridGroups: number;
 }
 
 /** Thrown when a fused kernel would bind more buffers than the device allows; the planner splits it. */
@@ -62,6 +67,24 @@ const HEAD_1D = (wg: number) => `@compute @workgroup_size(${wg})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * ${wg}u;`;
 
+/** A 1-D kernel over n indices: each invocation handles i, i + stride, ... (grid-stride loop). */
+function gridStride(
+  n: number,
+  limits: DeviceLimits,
+): { head: string; tail: string; groups: [number, number, number] } {
+  const groups = Math.max(
+    1,
+    Math.min(Math.ceil(n / WG), limits.maxGridGroups, limits.maxComputeWorkgroupsPerDimension),
+  );
+  return {
+    head: `@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  for (var i = gid.x; i < ${n}u; i = i + ${groups * WG}u) {`,
+    tail: "  }\n}",
+    groups: [groups, 1, 1],
+  };
+}
+
 function checkBindings(ctx: KernelContext, outputs: number, root: Var, limits: DeviceLimits): void {
   if (ctx.leaves.length + outputs > limits.maxStorageBuffersPerShaderStage) throw new TooManyBindings(root);
 }
@@ -71,18 +94,18 @@ export function elementwiseKernel(plan: FusionPlan, root: Var, limits: DeviceLim
   const em = new Emitter(ctx, root);
   const value = em.value(root, "i");
   const t = wgslStorageType(root.aval.dtype);
-  const main = `${HEAD_1D(WG)}
-  if (i >= ${root.aval.size}u) { return; }
+  const loop = gridStride(root.aval.size, limits);
+  const main = `${loop.head}
   ${em.lines.join("\n  ")}
   out[i] = ${value};
-}`;
+${loop.tail}`;
   checkBindings(ctx, 1, root, limits);
   const code = `${ctx.prelude(main)}\n${ctx.bindings([{ name: "out", dtype: t }])}\n${main}\n`;
   return {
     code,
     label: `fused elementwise kernel for ${root.aval.strShort()}`,
     bindings: [...ctx.leaves, root],
-    groups: grid(Math.ceil(root.aval.size / WG), limits),
+    groups: loop.groups,
   };
 }
 
@@ -207,19 +230,19 @@ export function reduceKernels(
   const strategy = reduceStrategy(O, count, arg);
 
   if (strategy.kind === "thread") {
-    const main = `${HEAD_1D(WG)}
-  if (i >= ${O}u) { return; }
+    const loop = gridStride(O, limits);
+    const main = `${loop.head}
   let b = ${base("i")};
   ${decl("s")}
   for (var r = 0u; r < ${count}u; r = r + 1u) {
     ${step("s", `${pro}(b + ${off("r")})`, "r")}
   }
   out[i] = ${epi}(i, ${result("s")});
-}`;
+${loop.tail}`;
     checkBindings(ctx, 1, root, limits);
     const code = `${prelude(main)}\n${ctx.bindings([{ name: "out", dtype: tOut }])}\n${main}\n`;
     return {
-      dispatches: [{ code, label, bindings: [...ctx.leaves, root], groups: grid(Math.ceil(O / WG), limits) }],
+      dispatches: [{ code, label, bindings: [...ctx.leaves, root], groups: loop.groups }],
       scratch: [],
     };
   }
@@ -290,12 +313,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   const ctx2 = new KernelContext((v) => plan.materialised.has(v), plan.producer);
   const epi2 = epilogue(ctx2, out, root);
   const c = combiner(anchor.primitive, tIn, x.aval.dtype);
-  const pass2 = `${HEAD_1D(WG)}
-  if (i >= ${O}u) { return; }
+  const loop2 = gridStride(O, limits);
+  const pass2 = `${loop2.head}
   var sv: ${tIn} = ${c.init};
   for (var s = 0u; s < ${S}u; s = s + 1u) { sv = ${c.combine("sv", `part[i * ${S}u + s]`)}; }
   out[i] = ${epi2}(i, sv);
-}`;
+${loop2.tail}`;
   const n2 = ctx2.leaves.length;
   checkBindings(ctx2, 2, root, limits);
   const code2 = `${ctx2.prelude(pass2)}\n${ctx2.bindings([])}
@@ -314,7 +337,7 @@ ${pass2}\n`;
         code: code2,
         label: `${label} (pass 2 of 2)`,
         bindings: [...ctx2.leaves, partial, root],
-        groups: grid(Math.ceil(O / WG), limits),
+        groups: loop2.groups,
       },
     ],
     scratch: [partial],
