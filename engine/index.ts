@@ -51,6 +51,8 @@ export { formatArray } from "./format.js";
 // [end autodiff]
 
 // [webgpu-compiler] exports
+export { WgslKernelError, DeviceLostError } from "./backend/webgpu/errors.js";
+export { planFusion, type FusionPlan, type Step as FusionStep } from "./compiler/fusion.js";
 // [end webgpu-compiler]
 
 /** The array type users see: concrete arrays and tracers inside transforms alike. */
