@@ -236,7 +236,10 @@ export class WebGpuDevice implements Device {
     const b = this.gpu.createBuffer({ size, usage: USAGE_STORAGE | USAGE_COPY_SRC | USAGE_COPY_DST });
     this.watch(
       this.gpu.popErrorScope().then((e) => {
-        if (e) this.fail(new Error(`${this.id}: out of memory allocating a buffer of ${size} bytes: ${e.message}`));
+        if (e)
+          this.fail(
+            new Error(`${this.id}: out of memory allocating a buffer of ${size} bytes: ${e.message}`),
+          );
       }),
     );
     this.allocatedBytes += size;
