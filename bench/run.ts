@@ -13,6 +13,7 @@ import { kernelRows } from "./kernel-rows.js";
 import { vmapJitRows } from "./vmap-jit.js";
 // [end jit]
 // [webgpu-compiler] bench imports
+import { webgpuCompilerRows } from "./webgpu-compiler.js";
 // [end webgpu-compiler]
 // [autodiff] bench imports
 // [end autodiff]
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
   rows.push(...(await vmapJitRows()));
   // [end jit]
   // [webgpu-compiler] bench suites
+  rows.push(...(await webgpuCompilerRows()));
   // [end webgpu-compiler]
   // [autodiff] bench suites
   // [end autodiff]

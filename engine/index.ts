@@ -53,6 +53,8 @@ export { batchJaxpr, type BatchedJaxpr } from "./transforms/batch-jaxpr.js";
 // [end autodiff]
 
 // [webgpu-compiler] exports
+export { WgslKernelError, DeviceLostError } from "./backend/webgpu/errors.js";
+export { planFusion, type FusionPlan, type Step as FusionStep } from "./compiler/fusion.js";
 // [end webgpu-compiler]
 
 /** The array type users see: concrete arrays and tracers inside transforms alike. */

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { jnp, lax, makeJaxpr, ShapeDtypeStruct, vmap, type Array } from "../engine/index.js";
+import { jit, jnp, lax, makeJaxpr, ShapeDtypeStruct, vmap, type Array } from "../engine/index.js";
 import { WorkQueue } from "../engine/backend/webgpu/work-queue.js";
 import { ShapedArray } from "../engine/core/aval.js";
 import { ClosedJaxpr, Jaxpr, JaxprEqn, Var } from "../engine/core/jaxpr.js";
@@ -377,6 +377,23 @@ describeEachDevice("control flow", (device) => {
     ]);
     const dus2 = (u: Array, s: Array) => lax.dynamicUpdateSlice(jnp.zeros([5]), u, [s]);
     assert.deepEqual(await list(vmap(dus2)(ups, starts)), await loop(dus2, ups, starts));
+  });
+
+  it("runs a while loop inside jit between compiled kernels, in order (the loop's results feed the next kernels)", async () => {
+    // Newton's iteration for sqrt(a) until converged, then fused elementwise work on the result:
+    // the kernels after the loop must wait for it (on WebGPU the loop is a host-driven step).
+    const f = jit((a: Array) => {
+      const x0 = a.mul(0.5).add(0.5);
+      const [, x] = lax.whileLoop(
+        ([i]: Array[]) => jnp.less(i, 12),
+        ([i, x]: Array[]) => [i.add(1), x.add(a.div(x)).mul(0.5)],
+        [jnp.array(0, { dtype: "int32" }), x0],
+      );
+      return x.mul(x).sub(a).add(1);
+    });
+    const a = jnp.array([1, 2, 9, 16, 0.25]);
+    for (let k = 0; k < 3; k++)
+      assertAllClose(await f(a).tolist(), [1, 1, 1, 1, 1], { rtol: 1e-5, atol: 1e-5 });
   });
 });
 

@@ -6,9 +6,14 @@ import type { ShapedArray } from "../../core/aval.js";
 import type { ParamsOf, Primitive } from "../../core/primitive.js";
 import { hostArray, type TypedArray } from "../../dtype.js";
 import type { Device, DeviceBuffer, HostStepContext, HostStepFn } from "../device.js";
+import type { Executable } from "../../core/executable.js";
+import type { Jaxpr } from "../../core/jaxpr.js";
 import { kernelRulesOf } from "../../primitives/index.js";
 import { WGSL_HELPERS, wgslStorageType } from "./wgsl.js";
 import { WorkQueue } from "./work-queue.js";
+import { compileWebGpu } from "./compiler/executable.js";
+import type { DeviceLimits } from "./compiler/kernels.js";
+import { DeviceLostError, WgslKernelError } from "./errors.js";
 
 const WORKGROUP_SIZE = 64;
 const MAX_WORKGROUPS_PER_DIM = 65535;
@@ -23,7 +28,7 @@ const MAP_MODE_READ = 0x01;
 /** A failure inside a host-driven step, reported by the next read or synchronize. */
 class HostStepError extends Error {}
 
-class GpuBuffer implements DeviceBuffer {
+export class GpuBuffer implements DeviceBuffer {
   constructor(
     readonly device: WebGpuDevice,
     readonly buffer: GPUBuffer,
@@ -61,6 +66,17 @@ export class WebGpuDevice implements Device {
     this.context.submit(work);
   }
   // [end control-flow]
+  // [webgpu-compiler] device state
+  /** Bytes and number of GPU buffers that exist (handed out or pooled). */
+  private allocatedBytes = 0;
+  private bufferCount = 0;
+  /** The first error WebGPU reported asynchronously (rejected kernel, out of memory), not yet thrown. */
+  private failure: Error | undefined;
+  private readonly pendingChecks = new Set<Promise<void>>();
+  private lostError: DeviceLostError | undefined;
+  private readonly lostPromise: Promise<void>;
+  readonly limits: DeviceLimits;
+  // [end webgpu-compiler]
 
   constructor(
     readonly gpu: GPUDevice,
@@ -68,7 +84,78 @@ export class WebGpuDevice implements Device {
     // Dawn's instance and adapter must outlive the device: if they are collected, the device crashes.
     private instance: GPU | null,
     private adapter: GPUAdapter | null,
-  ) {}
+  ) {
+    // [webgpu-compiler] limits and loss
+    const l = gpu.limits;
+    const software = /llvmpipe|lavapipe|swiftshader|cpu/i.test(adapterDescription);
+    this.limits = {
+      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+      maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
+      // Software (CPU) adapters run workgroup-memory tiling slower than direct register blocking,
+      // and pay per workgroup: fewer, longer-lived invocations.
+      matmulTiling: software ? "registers" : "workgroup",
+      maxGridGroups: software ? 1024 : 16384,
+    };
+    // Errors outside any error scope become the next call's exception instead of a console warning.
+    gpu.onuncapturederror = (ev: GPUUncapturedErrorEvent) =>
+      this.fail(new Error(`${this.id}: WebGPU reported an error: ${ev.error.message}`));
+    this.lostPromise = gpu.lost.then((info) => {
+      this.lostError = new DeviceLostError(this.id, String(info.reason ?? "unknown"), info.message ?? "");
+    });
+    // [end webgpu-compiler]
+  }
+
+  // [webgpu-compiler] compiler support
+  /** Compiles a jaxpr into fused WGSL kernels (engine/backend/webgpu/compiler). */
+  compile(jaxpr: Jaxpr): Executable {
+    this.checkUsable();
+    return compileWebGpu(this, jaxpr);
+  }
+
+  /** Bytes in buffers handed out (live), bytes waiting in the pool, and how many GPU buffers exist. */
+  memoryStats(): { liveBytes: number; pooledBytes: number; buffers: number } {
+    return {
+      liveBytes: this.allocatedBytes - this.pooledBytes,
+      pooledBytes: this.pooledBytes,
+      buffers: this.bufferCount,
+    };
+  }
+
+  /** Throws if the device was lost, or the error WebGPU reported since the last call (once). */
+  checkUsable(): void {
+    if (this.lostError) throw this.lostError;
+    const f = this.failure;
+    if (f) {
+      this.failure = undefined;
+      throw f;
+    }
+  }
+
+  /** Records an error reported asynchronously; a rejected kernel wins over its consequences. */
+  fail(e: Error): void {
+    if (!this.failure || (e instanceof WgslKernelError && !(this.failure instanceof WgslKernelError)))
+      this.failure = e;
+  }
+
+  /** Keeps track of an asynchronous error check, so that `synchronize` can wait for it. */
+  watch(check: Promise<void>): void {
+    const p = check.catch((e: unknown) => this.fail(e as Error)).finally(() => this.pendingChecks.delete(p));
+    this.pendingChecks.add(p);
+  }
+
+  /** Waits for the pending error checks, then throws what they found. */
+  async settle(): Promise<void> {
+    while (this.pendingChecks.size) await Promise.all([...this.pendingChecks]);
+    this.checkUsable();
+  }
+
+  /** Resolves when the device is lost (never, normally). */
+  get lost(): Promise<void> {
+    return this.lostPromise;
+  }
+  // [end webgpu-compiler]
 
   upload(host: TypedArray, aval: ShapedArray): DeviceBuffer {
     if (aval.dtype === "float16")
@@ -88,18 +175,20 @@ export class WebGpuDevice implements Device {
     outAvals: ShapedArray[],
     params: ParamsOf<P>,
   ): DeviceBuffer[] {
+    this.checkUsable();
     const kernel = kernelRulesOf(prim).wgsl(inAvals, outAvals, params);
     const outputs = outAvals.map((a) => this.allocate(deviceBytes(a)));
     const threads = kernel.threads ?? outAvals[0].size;
     if (threads > 0) {
       const code = this.shaderSource(kernel.body, inAvals, outAvals, threads);
-      const pipeline = this.pipeline(code);
+      const pipeline = this.pipeline(code, `${prim} kernel`);
       this.dispatch(pipeline, [...inputs.map((b) => this.own(b).buffer), ...outputs], threads);
     }
     return outputs.map((b) => new GpuBuffer(this, b));
   }
 
   async read(buffer: DeviceBuffer, aval: ShapedArray): Promise<TypedArray> {
+    this.checkUsable();
     await this.queue.drain();
     return this.readNow(buffer, aval);
   }
@@ -119,6 +208,7 @@ export class WebGpuDevice implements Device {
     else new Uint8Array(host.buffer).set(new Uint8Array(mapped, 0, host.byteLength));
     staging.unmap();
     staging.destroy();
+    await this.settle();
     return host;
   }
 
@@ -129,11 +219,17 @@ export class WebGpuDevice implements Device {
   release(buffer: DeviceBuffer): void {
     const b = this.own(buffer).buffer;
     // Pooled only once the queued work that may still use it has been submitted.
-    this.inOrder(() => this.releaseNow(b));
+    this.inOrder(() => this.releaseBuffer(b));
   }
 
-  private releaseNow(b: GPUBuffer): void {
+  /**
+   * Returns a GPU buffer to the pool (or destroys it when the pool is full) right now: callers
+   * outside `release` must be in queue order themselves (`inOrder`).
+   */
+  releaseBuffer(b: GPUBuffer): void {
     if (this.pooledBytes + b.size > WebGpuDevice.MAX_POOLED_BYTES) {
+      this.allocatedBytes -= b.size;
+      this.bufferCount--;
       b.destroy();
       return;
     }
@@ -144,8 +240,11 @@ export class WebGpuDevice implements Device {
   }
 
   async synchronize(): Promise<void> {
+    this.checkUsable();
     await this.queue.drain();
-    await this.gpu.queue.onSubmittedWorkDone();
+    // A lost device may never report the work done: the loss ends the wait too.
+    await Promise.race([this.gpu.queue.onSubmittedWorkDone(), this.lostPromise]);
+    await this.settle();
   }
 
   // [control-flow] host-driven steps
@@ -218,20 +317,35 @@ export class WebGpuDevice implements Device {
   destroy(): void {
     for (const list of this.pool.values()) for (const b of list) b.destroy();
     this.pool.clear();
+    this.allocatedBytes = this.pooledBytes = this.bufferCount = 0;
     this.pipelines.clear();
     this.gpu.destroy();
     this.instance = null;
     this.adapter = null;
   }
 
-  private allocate(bytes: number): GPUBuffer {
+  /** A storage buffer of at least `bytes` bytes, from the pool when one of that size is there. */
+  allocate(bytes: number): GPUBuffer {
+    if (this.lostError) throw this.lostError;
     const size = Math.ceil(bytes / 4) * 4;
     const reused = this.pool.get(size)?.pop();
     if (reused) {
       this.pooledBytes -= size;
       return reused;
     }
-    return this.gpu.createBuffer({ size, usage: USAGE_STORAGE | USAGE_COPY_SRC | USAGE_COPY_DST });
+    this.gpu.pushErrorScope("out-of-memory");
+    const b = this.gpu.createBuffer({ size, usage: USAGE_STORAGE | USAGE_COPY_SRC | USAGE_COPY_DST });
+    this.watch(
+      this.gpu.popErrorScope().then((e) => {
+        if (e)
+          this.fail(
+            new Error(`${this.id}: out of memory allocating a buffer of ${size} bytes: ${e.message}`),
+          );
+      }),
+    );
+    this.allocatedBytes += size;
+    this.bufferCount++;
+    return b;
   }
 
   private shaderSource(
@@ -263,11 +377,37 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 `;
   }
 
-  private pipeline(code: string): GPUComputePipeline {
+  /**
+   * The compute pipeline of a WGSL source (cached by source text). WebGPU reports a rejected
+   * kernel asynchronously: it becomes a WgslKernelError carrying the source, thrown by the next call.
+   */
+  pipeline(code: string, label = "kernel"): GPUComputePipeline {
     let pipeline = this.pipelines.get(code);
     if (!pipeline) {
+      this.gpu.pushErrorScope("validation");
+      this.gpu.pushErrorScope("internal");
       const module = this.gpu.createShaderModule({ code });
       pipeline = this.gpu.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" } });
+      const internal = this.gpu.popErrorScope();
+      const validation = this.gpu.popErrorScope();
+      this.watch(
+        Promise.all([internal, validation]).then(async ([a, b]) => {
+          const e = a ?? b;
+          if (!e) return;
+          this.pipelines.delete(code);
+          let detail = e.message;
+          try {
+            const info = await module.getCompilationInfo();
+            const errors = info.messages
+              .filter((m) => m.type === "error")
+              .map((m) => `line ${m.lineNum}:${m.linePos}: ${m.message}`);
+            if (errors.length) detail = errors.join("\n");
+          } catch {
+            // the scope's message is all there is
+          }
+          this.fail(new WgslKernelError(label, detail, code));
+        }),
+      );
       this.pipelines.set(code, pipeline);
     }
     return pipeline;
@@ -291,7 +431,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     this.inOrder(() => this.gpu.queue.submit([commands]));
   }
 
-  private own(buffer: DeviceBuffer): GpuBuffer {
+  own(buffer: DeviceBuffer): GpuBuffer {
     if (!(buffer instanceof GpuBuffer))
       throw new Error(`${this.id} was given a buffer of ${buffer.device.id}`);
     return buffer;
@@ -318,6 +458,19 @@ export async function createWebGpuDevice(): Promise<{ device?: WebGpuDevice; rea
   const description = [info.vendor, info.architecture, info.device, info.description]
     .filter(Boolean)
     .join(" ");
-  const device = await adapter.requestDevice();
+  // [webgpu-compiler] the adapter's own limits (more bindings and workgroup memory than the defaults)
+  const al = adapter.limits;
+  const device = await adapter.requestDevice({
+    requiredLimits: {
+      maxStorageBuffersPerShaderStage: al.maxStorageBuffersPerShaderStage,
+      maxComputeWorkgroupStorageSize: al.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup: al.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupSizeX: al.maxComputeWorkgroupSizeX,
+      maxComputeWorkgroupSizeY: al.maxComputeWorkgroupSizeY,
+      maxStorageBufferBindingSize: al.maxStorageBufferBindingSize,
+      maxBufferSize: al.maxBufferSize,
+    },
+  });
+  // [end webgpu-compiler]
   return { device: new WebGpuDevice(device, description || "WebGPU adapter", gpu, adapter) };
 }
