@@ -7,6 +7,10 @@ import type { DType } from "../dtype.js";
 // [shape-indexing] imports
 import type { GatherParams, ScatterParams } from "./dimension-numbers.js";
 // [end shape-indexing]
+// [autodiff] imports
+import type { ShapedArray } from "./aval.js";
+import type { CustomBwd } from "../transforms/ad/custom-bwd.js";
+// [end autodiff]
 
 export enum Primitive {
   // elementwise unary
@@ -128,6 +132,9 @@ export enum Primitive {
   // [end control-flow]
 
   // [autodiff] primitives
+  StopGradient = "stop_gradient",
+  /** The linear part of a custom_vjp function: its transpose calls the user's bwd (JAX's custom_lin). */
+  CustomLin = "custom_lin",
   // [end autodiff]
 }
 
@@ -326,6 +333,14 @@ export interface PrimitiveParams {
   // [end control-flow]
 
   // [autodiff] params
+  [Primitive.StopGradient]: NoParams;
+  /** Operands: num_res residuals, then the tangents of the custom_vjp function's inputs. */
+  [Primitive.CustomLin]: {
+    bwd: CustomBwd;
+    num_res: number;
+    out_avals: readonly ShapedArray[];
+    symbolic_zeros: boolean;
+  };
   // [end autodiff]
 }
 

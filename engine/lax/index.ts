@@ -91,4 +91,5 @@ export { psum, pmean, pmax, pmin, allGather, all_gather } from "./collectives.js
 // [end control-flow]
 
 // [autodiff] lax
+export { stopGradient, stopGradient as stop_gradient } from "../transforms/custom-derivatives.js";
 // [end autodiff]

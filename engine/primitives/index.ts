@@ -43,6 +43,7 @@ import { threefryPrimitiveRules } from "./threefry.js";
 // [end control-flow]
 
 // [autodiff] imports
+import { customLinRules, stopGradientRules } from "./autodiff.js";
 // [end autodiff]
 
 export const primitiveRules: RuleTable = {
@@ -84,6 +85,8 @@ export const primitiveRules: RuleTable = {
   // [end control-flow]
 
   // [autodiff] rules
+  [Primitive.StopGradient]: stopGradientRules,
+  [Primitive.CustomLin]: customLinRules,
   // [end autodiff]
 };
 

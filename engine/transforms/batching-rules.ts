@@ -15,6 +15,9 @@ import { bind, bind1, type Tracer } from "../core/trace.js";
 import type { BatchDim } from "../core/batch-trace.js";
 import { asArray } from "../numpy/array-like.js";
 import { GatherDimensionNumbers, ScatterDimensionNumbers } from "../core/dimension-numbers.js";
+// [autodiff] imports
+import { autodiffBatchingRules, type AutodiffPrimitive } from "./ad/batching.js";
+// [end autodiff]
 
 export type BatchRule<P extends Primitive> = (
   args: Tracer[],
@@ -166,7 +169,7 @@ function scatterRule<P extends ScatterPrimitive>(prim: P): BatchRule<P> {
   };
 }
 
-const rules: Rules<Exclude<Primitive, ElementwisePrimitive>> = {
+const rules: Rules<Exclude<Primitive, ElementwisePrimitive | AutodiffPrimitive>> = {
   [Primitive.SelectN]: elementwise(Primitive.SelectN),
   [Primitive.ConvertElementType]: elementwise(Primitive.ConvertElementType),
 
@@ -500,5 +503,6 @@ export const batchingRules: Rules<Primitive> = {
   // [end control-flow]
 
   // [autodiff] batching rules
+  ...autodiffBatchingRules,
   // [end autodiff]
 };

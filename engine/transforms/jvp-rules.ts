@@ -1,0 +1,33 @@
+/**
+ * The JVP rule of every primitive (JAX's `primitive_jvps`). The table is total: a primitive added
+ * without a JVP rule does not compile. Rules bind primitives, so they compose with vmap, jit and
+ * with autodiff itself; tangents may be symbolic zeros (`Zero`).
+ */
+import { Primitive } from "../core/primitive.js";
+import { bind1 } from "../core/trace.js";
+import { elementwiseJvpRules } from "./ad/jvp-elementwise.js";
+import { structuralJvpRules } from "./ad/jvp-structural.js";
+import type { JvpRule } from "./ad/ops.js";
+import { Zero } from "./ad/zero.js";
+
+export type { JvpRule };
+
+export const jvpRules: { [P in Primitive]: JvpRule<P> } = {
+  ...elementwiseJvpRules,
+  ...structuralJvpRules,
+
+  // [jit] jvp rules
+  // [end jit]
+
+  // [control-flow] jvp rules
+  // [end control-flow]
+
+  // The value passes, its derivative does not.
+  [Primitive.StopGradient]: ([x]) => {
+    const out = bind1(Primitive.StopGradient, [x], {});
+    return [[out], [Zero.of(out.aval)]];
+  },
+  [Primitive.CustomLin]: () => {
+    throw new TypeError("can't apply forward-mode autodiff (jvp) to a custom_vjp function");
+  },
+};
