@@ -23,7 +23,6 @@ import {
 import { bind, bind1 } from "../engine/core/trace.js";
 import type { ParamsOf } from "../engine/core/primitive.js";
 import type { DType } from "../engine/dtype.js";
-import { GatherScatterMode } from "../engine/core/dimension-numbers.js";
 
 /** A deterministic generator (LCG) so every run sees the same inputs. */
 function rng(seed: number): () => number {
@@ -182,8 +181,8 @@ const cases: Record<Primitive, Case | Skip> = {
     args: () => [uniform([2, 3])],
   },
   [Primitive.Transpose]: {
-    f: un(Primitive.Transpose, { permutation: [1, 0] }),
-    args: () => [uniform([2, 3])],
+    f: un(Primitive.Transpose, { permutation: [1, 2, 0] }),
+    args: () => [uniform([2, 3, 2])],
   },
   [Primitive.Squeeze]: { f: un(Primitive.Squeeze, { dimensions: [0] }), args: () => [uniform([1, 3])] },
   [Primitive.Rev]: { f: un(Primitive.Rev, { dimensions: [1] }), args: () => [uniform([2, 3])] },

@@ -16,7 +16,7 @@ import type { BatchDim } from "../core/batch-trace.js";
 import { asArray } from "../numpy/array-like.js";
 import { GatherDimensionNumbers, ScatterDimensionNumbers } from "../core/dimension-numbers.js";
 // [autodiff] imports
-import { autodiffBatchingRules, type AutodiffPrimitive } from "./ad/batching.js";
+import { autodiffBatchingRules, selectNBatchRule, type AutodiffPrimitive } from "./ad/batching.js";
 // [end autodiff]
 
 export type BatchRule<P extends Primitive> = (
@@ -170,7 +170,7 @@ function scatterRule<P extends ScatterPrimitive>(prim: P): BatchRule<P> {
 }
 
 const rules: Rules<Exclude<Primitive, ElementwisePrimitive | AutodiffPrimitive>> = {
-  [Primitive.SelectN]: elementwise(Primitive.SelectN),
+  [Primitive.SelectN]: selectNBatchRule,
   [Primitive.ConvertElementType]: elementwise(Primitive.ConvertElementType),
 
   [Primitive.BroadcastInDim]: ([x], [d], params, size) => {
