@@ -14,6 +14,7 @@ import { kernelRows } from "./kernel-rows.js";
 // [webgpu-compiler] bench imports
 // [end webgpu-compiler]
 // [autodiff] bench imports
+import { autodiffRows } from "./autodiff.js";
 // [end autodiff]
 // [wasm] bench imports
 // [end wasm]
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
   // [webgpu-compiler] bench suites
   // [end webgpu-compiler]
   // [autodiff] bench suites
+  rows.push(...(await autodiffRows()));
   // [end autodiff]
   // [wasm] bench suites
   // [end wasm]
