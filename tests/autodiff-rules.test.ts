@@ -297,7 +297,6 @@ const cases: Record<Primitive, Case | Skip> = {
   [Primitive.AllGather]: {
     f: collective((r) => jnp.sum(jnp.mul(lax.allGather(r, "i"), r), 0)),
     args: () => [uniform([3, 2])],
-    noVjp: "all_gather's transpose (psum_scatter) needs the example's index along the axis: not yet",
   },
 
   // Piecewise constant, boolean or integer results: zero tangents (JAX: zeros, or float0).
@@ -371,6 +370,22 @@ const cases: Record<Primitive, Case | Skip> = {
       await assertZeroTangent(un(Primitive.StopGradient), [uniform([3])]);
       const g = grad((x: Arr) => jnp.sum(jnp.mul(x, lax.stopGradient(x))))(jnp.array([1, 2]));
       assert.deepEqual(await g.tolist(), [1, 2]);
+    },
+  },
+  [Primitive.AxisIndex]: {
+    zero: "integer result",
+    check: async () => {
+      // Only x's tangent flows through x + axis_index; the value counts the examples.
+      const f = (x: Arr) =>
+        vmap((r: Arr) => jnp.add(r, jnp.astype(lax.axisIndex("i"), "float32")), { axisName: "i" })(x);
+      const [y, t] = jvp(f, [jnp.zeros([3])], [jnp.array([1, 2, 3])]);
+      assert.deepEqual(
+        [await y.tolist(), await t.tolist()],
+        [
+          [0, 1, 2],
+          [1, 2, 3],
+        ],
+      );
     },
   },
   [Primitive.CustomLin]: {

@@ -135,6 +135,8 @@ export enum Primitive {
   StopGradient = "stop_gradient",
   /** The linear part of a custom_vjp function: its transpose calls the user's bwd (JAX's custom_lin). */
   CustomLin = "custom_lin",
+  /** This example's index along a named vmapped axis (for all_gather's transpose). */
+  AxisIndex = "axis_index",
   // [end autodiff]
 }
 
@@ -341,6 +343,7 @@ export interface PrimitiveParams {
     out_avals: readonly ShapedArray[];
     symbolic_zeros: boolean;
   };
+  [Primitive.AxisIndex]: { axis_name: string };
   // [end autodiff]
 }
 

@@ -91,5 +91,6 @@ export { psum, pmean, pmax, pmin, allGather, all_gather } from "./collectives.js
 // [end control-flow]
 
 // [autodiff] lax
+export { axisIndex, axisIndex as axis_index } from "./axis-index.js";
 export { stopGradient, stopGradient as stop_gradient } from "../transforms/custom-derivatives.js";
 // [end autodiff]

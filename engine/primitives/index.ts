@@ -43,7 +43,7 @@ import { threefryPrimitiveRules } from "./threefry.js";
 // [end control-flow]
 
 // [autodiff] imports
-import { customLinRules, stopGradientRules } from "./autodiff.js";
+import { axisIndexRules, customLinRules, stopGradientRules } from "./autodiff.js";
 // [end autodiff]
 
 export const primitiveRules: RuleTable = {
@@ -87,6 +87,7 @@ export const primitiveRules: RuleTable = {
   // [autodiff] rules
   [Primitive.StopGradient]: stopGradientRules,
   [Primitive.CustomLin]: customLinRules,
+  [Primitive.AxisIndex]: axisIndexRules,
   // [end autodiff]
 };
 

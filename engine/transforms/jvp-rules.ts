@@ -27,6 +27,10 @@ export const jvpRules: { [P in Primitive]: JvpRule<P> } = {
     const out = bind1(Primitive.StopGradient, [x], {});
     return [[out], [Zero.of(out.aval)]];
   },
+  [Primitive.AxisIndex]: (_xs, _ts, params) => {
+    const out = bind1(Primitive.AxisIndex, [], params);
+    return [[out], [Zero.of(out.aval)]];
+  },
   [Primitive.CustomLin]: () => {
     throw new TypeError("can't apply forward-mode autodiff (jvp) to a custom_vjp function");
   },

@@ -8,6 +8,7 @@ import type { ShapedArray } from "../core/aval.js";
 import { Primitive, type ParamsOf } from "../core/primitive.js";
 import { bind1, type Tracer } from "../core/trace.js";
 import { psum } from "../lax/collectives.js";
+import { axisIndex } from "../lax/axis-index.js";
 import { gatherTranspose, scatterLike, scatterWindows } from "./ad/indexing.js";
 import {
   broadcastInDim,
@@ -157,6 +158,7 @@ const linearRules: Rules<
   | Primitive.Cumsum
   | Primitive.DotGeneral
   | Primitive.Psum
+  | Primitive.AllGather
   | Primitive.CustomLin
 > = {
   [Primitive.Neg]: unaryLinear((ct) => neg(ct)),
@@ -306,6 +308,20 @@ const linearRules: Rules<
   },
   // The sum over the axis is replicated; its transpose sums the replicas' cotangents (JAX's rule).
   [Primitive.Psum]: unaryLinear((ct, _x, { axes }) => psum(ct, axes)),
+  // JAX's psum_scatter: every example's cotangent slab summed over the axis, and each example keeps
+  // its own slab (picked by a one-hot of axis_index: vmap has no batched dynamic_slice yet).
+  [Primitive.AllGather]: unaryLinear((ct, _x, { axis_name, all_gather_dimension: d }) => {
+    const total = psum(ct, [axis_name]);
+    const slot = bind1(Primitive.Iota, [], {
+      dtype: "int32",
+      shape: [...ct.shape],
+      dimension: d,
+      sharding: null,
+    });
+    const mine = bind1(Primitive.Eq, [slot, axisIndex(axis_name)], {});
+    const picked = mul(total, convert(mine, ct.dtype));
+    return reduceSum(picked, [d]);
+  }),
   // The user's bwd, from the residuals and the output cotangents.
   [Primitive.CustomLin]: (cts, args, { bwd, num_res }) => {
     const res = args.slice(0, num_res).map((r) => constant(Primitive.CustomLin, r, "residuals"));
@@ -381,9 +397,8 @@ const nonLinear = [
   Primitive.RandomFoldIn,
   Primitive.Pmax,
   Primitive.Pmin,
-  // all_gather is linear, but its transpose (psum_scatter) needs the example's index along the axis.
-  Primitive.AllGather,
   Primitive.StopGradient,
+  Primitive.AxisIndex,
 ] as const;
 
 const nonLinearRules = Object.fromEntries(nonLinear.map((p) => [p, notLinear(p)])) as Rules<

@@ -3,7 +3,7 @@ import { Primitive } from "../../core/primitive.js";
 import { bind, bind1, type Tracer } from "../../core/trace.js";
 import { batchAtFront, moveAxis, type BatchRule } from "../batching-rules.js";
 
-export type AutodiffPrimitive = Primitive.StopGradient | Primitive.CustomLin;
+export type AutodiffPrimitive = Primitive.StopGradient | Primitive.CustomLin | Primitive.AxisIndex;
 
 export const autodiffBatchingRules: { [P in AutodiffPrimitive]: BatchRule<P> } = {
   // The identity: the batch axis stays where it is.
@@ -13,6 +13,14 @@ export const autodiffBatchingRules: { [P in AutodiffPrimitive]: BatchRule<P> } =
     throw new TypeError(
       "vmap of the linearized custom_vjp function (custom_lin) is not supported: can't apply forward-mode autodiff (jvp) to a custom_vjp function",
     );
+  },
+  // The vmap owning the axis answers with 0..size-1 along the batch; others pass it outwards.
+  [Primitive.AxisIndex]: (_args, _dims, params, size, name) => {
+    if (params.axis_name !== name) return [[bind1(Primitive.AxisIndex, [], params)], [null]];
+    return [
+      [bind1(Primitive.Iota, [], { dtype: "int32", shape: [size], dimension: 0, sharding: null })],
+      [0],
+    ];
   },
 };
 
