@@ -205,6 +205,24 @@ describeEachDevice("autodiff", () => {
     assertAllClose(await grad(sin)(jnp.array(0.5)).item(), Math.cos(0.5), { rtol: 1e-6 });
   });
 
+  it("nn.softplus and nn.logsumexp differentiate through their custom rules: σ(x) and softmax(x)", async () => {
+    const xs = [100, -3, 0.5];
+    assertAllClose(await list(vmap(grad((v: Array) => nn.softplus(v)))(jnp.array(xs))), xs.map(sigmoid), {
+      rtol: 1e-6,
+    });
+    const x = [1, 2, 3];
+    const e = x.map(Math.exp);
+    const softmax = e.map((v) => v / (e[0] + e[1] + e[2]));
+    assertAllClose(await list(grad((v: Array) => nn.logsumexp(v))(jnp.array(x))), softmax, { rtol: 1e-5 });
+    const rows = grad((v: Array) => jnp.sum(nn.logsumexp(v, { axis: 1, keepdims: true })))(
+      jnp.array([x, [1000, 1000, 1000]]),
+    );
+    assertAllClose(await list(rows), [softmax, [1 / 3, 1 / 3, 1 / 3]], { rtol: 1e-5 });
+    // The backward pass of softplus is one logistic (the rule), not the chain of its stable formula.
+    const jaxpr = makeJaxpr(grad((v: Array) => nn.softplus(v)))(new ShapeDtypeStruct([])).toString();
+    assert.match(jaxpr, /l:f32\[\] = logistic a\n {4}m:f32\[\] = mul 1.0:f32\[\] l\n {2}in \(m,\) }$/);
+  });
+
   it("stopGradient blocks the derivative", async () => {
     const f = (x: Array) => jnp.sum(jnp.mul(x, lax.stopGradient(jnp.mul(x, x))));
     // d/dx x * c = c with c = x^2 held constant.
