@@ -78,7 +78,8 @@ export function selectN(which: Tracer, cases: Tracer[]): Tracer {
 
 /** An array of zeros (materialising a symbolic zero). */
 export function zeros(aval: ShapedArray): Tracer {
-  const z = scalar(0, aval.dtype);
+  // Strongly typed, so gradients keep the inputs' dtype without JAX's weak_type flag.
+  const z = literalArray(0, new ShapedArray([], aval.dtype));
   return aval.ndim === 0 ? z : broadcastInDim(z, aval.shape, []);
 }
 
