@@ -154,6 +154,7 @@ const linearRules: Rules<
   | Primitive.Gather
   | Primitive.Scatter
   | Primitive.ScatterAdd
+  | Primitive.ScatterMul
   | Primitive.ReduceSum
   | Primitive.Cumsum
   | Primitive.DotGeneral
@@ -272,6 +273,13 @@ const linearRules: Rules<
       isLinear(upd) ? scatterWindows(ct, indices, upd.aval, params) : null,
     ];
   },
+  // With constant updates, scatter-mul scales each operand element by a constant (the product of the
+  // updates landing there): a diagonal map, its own transpose (the updates' JVP is a scatter-add).
+  [Primitive.ScatterMul]: ([ct], [x, idx, upd], params) => {
+    const indices = constant(Primitive.ScatterMul, idx, "indices");
+    const factors = constant(Primitive.ScatterMul, upd, "updates");
+    return [isLinear(x) ? bind1(Primitive.ScatterMul, [ct, indices, factors], params) : null, null, null];
+  },
   // Overwriting scatter (transposable for unique indices, as in JAX): the operand keeps the
   // cotangent where it was not overwritten; each update gets the cotangent of where it landed.
   [Primitive.Scatter]: ([ct], [x, idx, upd], params) => {
@@ -385,7 +393,6 @@ const nonLinear = [
   Primitive.Cumprod,
   Primitive.Cummax,
   Primitive.Cummin,
-  Primitive.ScatterMul,
   Primitive.ScatterMin,
   Primitive.ScatterMax,
   Primitive.Iota,
