@@ -16,6 +16,7 @@ import { vmapJitRows } from "./vmap-jit.js";
 import { webgpuCompilerRows } from "./webgpu-compiler.js";
 // [end webgpu-compiler]
 // [autodiff] bench imports
+import { autodiffRows } from "./autodiff.js";
 // [end autodiff]
 // [wasm] bench imports
 // [end wasm]
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
   rows.push(...(await webgpuCompilerRows()));
   // [end webgpu-compiler]
   // [autodiff] bench suites
+  rows.push(...(await autodiffRows()));
   // [end autodiff]
   // [wasm] bench suites
   // [end wasm]

@@ -50,6 +50,26 @@ export { batchJaxpr, type BatchedJaxpr } from "./transforms/batch-jaxpr.js";
 // [end control-flow]
 
 // [autodiff] exports
+export {
+  jvp,
+  linearize,
+  vjp,
+  vjpWithAux,
+  grad,
+  valueAndGrad,
+  jacfwd,
+  jacrev,
+  hessian,
+  type GradOptions,
+  type JacOptions,
+} from "./transforms/autodiff.js";
+export {
+  customJvp,
+  customVjp,
+  stopGradient,
+  type CustomJvpFunction,
+  type CustomVjpFunction,
+} from "./transforms/custom-derivatives.js";
 // [end autodiff]
 
 // [webgpu-compiler] exports

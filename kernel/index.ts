@@ -42,6 +42,16 @@ export function cellScope(): Record<string, unknown> {
     // [end control-flow]
 
     // [autodiff] cell scope
+    jvp: engine.jvp,
+    linearize: engine.linearize,
+    vjp: engine.vjp,
+    grad: engine.grad,
+    valueAndGrad: engine.valueAndGrad,
+    jacfwd: engine.jacfwd,
+    jacrev: engine.jacrev,
+    hessian: engine.hessian,
+    customJvp: engine.customJvp,
+    customVjp: engine.customVjp,
     // [end autodiff]
 
     // [magics] cell scope

@@ -289,6 +289,7 @@ function buildCases(): Case[] {
   add("random_fold_in", [of("u32", 2), of("u32")], prim1(Primitive.RandomFoldIn, {}));
   const jitted = jit((x: Tracer, y: Tracer) => jnp.sin(x).mul(y).sum(0));
   add("pjit", [f(2, 3), f(2, 3)], (x, y) => jitted(x, y));
+  add("stop_gradient", [f(2, 3)], prim1(Primitive.StopGradient, {}));
   add("random.uniform of a key", [of("u32", 2)], (k) => random.uniform(random.wrapKeyData(k), [3]));
   // [control-flow] cases
   // A batched predicate/index becomes a select of both branches; an unbatched one a cond of
@@ -326,6 +327,10 @@ const CHECKED_ELSEWHERE: Partial<Record<Primitive, string>> = {
   [Primitive.Pmax]: "collective: tests/vmap.test.ts",
   [Primitive.Pmin]: "collective: tests/vmap.test.ts",
   [Primitive.AllGather]: "collective: tests/vmap.test.ts",
+  [Primitive.AxisIndex]:
+    "the example's index along a named axis: the test below compares it with the loop index",
+  [Primitive.CustomLin]:
+    "appears only in the linear jaxpr of a customVjp function, where the transpose replaces it by the user's bwd (vmap of grad of a customVjp function: tests/autodiff.test.ts)",
 };
 
 /** The primitives a case binds, found by tracing it on one example. */
@@ -459,6 +464,20 @@ it("has a batching-rule case for every primitive in the registry", () => {
 });
 
 describeEachDevice("vmap rule checker", (device) => {
+  it("axis_index gives each example its index along the named axis, at any depth", async () => {
+    const f = (x: Tracer) => jnp.add(x, jnp.astype(lax.axisIndex("i"), "float32"));
+    const xs = jnp.zeros([5, 2]);
+    assertAllClose(
+      await vmap(f, { axisName: "i" })(xs).tolist(),
+      [0, 1, 2, 3, 4].map((i) => [i, i]),
+    );
+    const nested = vmap(vmap(f, { axisName: "j" }), { axisName: "i" });
+    assertAllClose(
+      await nested(xs).tolist(),
+      [0, 1, 2, 3, 4].map((i) => [i, i]),
+    );
+  });
+
   for (const c of cases) {
     it(`${c.name}: vmap equals the per-example loop`, async () => {
       const configs = configsFor(c);

@@ -10,6 +10,10 @@ import type { GatherParams, ScatterParams } from "./dimension-numbers.js";
 // [jit] imports (also used by control flow)
 import type { ClosedJaxpr } from "./jaxpr.js";
 // [end jit]
+// [autodiff] imports
+import type { ShapedArray } from "./aval.js";
+import type { CustomBwd } from "../transforms/ad/custom-bwd.js";
+// [end autodiff]
 
 export enum Primitive {
   // elementwise unary
@@ -136,6 +140,11 @@ export enum Primitive {
   // [end control-flow]
 
   // [autodiff] primitives
+  StopGradient = "stop_gradient",
+  /** The linear part of a custom_vjp function: its transpose calls the user's bwd (JAX's custom_lin). */
+  CustomLin = "custom_lin",
+  /** This example's index along a named vmapped axis (for all_gather's transpose). */
+  AxisIndex = "axis_index",
   // [end autodiff]
 }
 
@@ -358,6 +367,15 @@ export interface PrimitiveParams {
   // [end control-flow]
 
   // [autodiff] params
+  [Primitive.StopGradient]: NoParams;
+  /** Operands: num_res residuals, then the tangents of the custom_vjp function's inputs. */
+  [Primitive.CustomLin]: {
+    bwd: CustomBwd;
+    num_res: number;
+    out_avals: readonly ShapedArray[];
+    symbolic_zeros: boolean;
+  };
+  [Primitive.AxisIndex]: { axis_name: string };
   // [end autodiff]
 }
 

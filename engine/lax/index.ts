@@ -101,4 +101,6 @@ export {
 // [end control-flow]
 
 // [autodiff] lax
+export { axisIndex, axisIndex as axis_index } from "./axis-index.js";
+export { stopGradient, stopGradient as stop_gradient } from "../transforms/custom-derivatives.js";
 // [end autodiff]

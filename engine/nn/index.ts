@@ -32,6 +32,9 @@ import { logaddexp } from "../numpy/math.js";
 import { promoteToFloat } from "../numpy/promote.js";
 import { max, reductionAxes, sum, type AxisArg } from "../numpy/reductions.js";
 import { expandDims, reshape } from "../numpy/shape-ops.js";
+// [autodiff] imports
+import { customJvp } from "../transforms/custom-derivatives.js";
+// [end autodiff]
 
 // [elementwise] nn
 
@@ -51,7 +54,7 @@ export function sigmoid(x: ArrayLike): Tracer {
 }
 
 /** log(1 + e^x) = logaddexp(x, 0), without overflow. */
-export function softplus(x: ArrayLike): Tracer {
+function softplusFormula(x: ArrayLike): Tracer {
   return logaddexp(x, 0);
 }
 
@@ -137,7 +140,7 @@ export interface LogsumexpOptions {
  * log(sum(exp(x))) along `axis` (all axes by default) as jax.nn.logsumexp computes it: the max is
  * subtracted first (a non-finite max is replaced by 0, so all -inf gives -inf, not NaN).
  */
-export function logsumexp(x: ArrayLike, { axis = null, keepdims = false }: LogsumexpOptions = {}): Tracer {
+function logsumexpFormula(x: ArrayLike, { axis = null, keepdims = false }: LogsumexpOptions = {}): Tracer {
   const a = promoteToFloat(asArray(x));
   const axes = reductionAxes("nn.logsumexp", a, axis);
   const amax = max(a, { axis: axes, keepdims: true });
@@ -181,3 +184,33 @@ export function oneHot(
 }
 
 // [end elementwise]
+
+// [autodiff] nn
+// softplus and logsumexp with custom JVP rules (jax.custom_jvp): their derivatives are σ(x) and
+// softmax(x), computed directly rather than through the max/abs/select of the stable formulas.
+
+const softplusRule = customJvp((x: Tracer) => softplusFormula(x));
+softplusRule.defjvp(([x], [t]) => [softplusRule(x), multiply(t, sigmoid(x))]);
+
+/** log(1 + e^x) = logaddexp(x, 0), without overflow; d softplus(x) = σ(x) dx. */
+export function softplus(x: ArrayLike): Tracer {
+  return softplusRule(promoteToFloat(asArray(x)));
+}
+
+/**
+ * log(sum(exp(x))) along `axis` (all axes by default) as jax.nn.logsumexp computes it: the max is
+ * subtracted first (a non-finite max is replaced by 0, so all -inf gives -inf, not NaN). Its JVP is
+ * sum(softmax(x) dx) over the reduced axes.
+ */
+export function logsumexp(x: ArrayLike, options: LogsumexpOptions = {}): Tracer {
+  const a = promoteToFloat(asArray(x));
+  const axes = reductionAxes("nn.logsumexp", a, options.axis ?? null);
+  const lse = customJvp((v: Tracer) => logsumexpFormula(v, { axis: axes, keepdims: options.keepdims }));
+  lse.defjvp(([v], [t]) => {
+    // softmax rather than exp(x - lse): exact to float32 rounding even for large x.
+    const weights = softmax(v, { axis: axes });
+    return [lse(v), sum(multiply(weights, t), { axis: axes, keepdims: options.keepdims })];
+  });
+  return lse(a);
+}
+// [end autodiff]

@@ -45,6 +45,7 @@ import { controlFlowRules } from "./control-flow.js";
 // [end control-flow]
 
 // [autodiff] imports
+import { axisIndexRules, customLinRules, stopGradientRules } from "./autodiff.js";
 // [end autodiff]
 
 export const primitiveRules: RuleTable = {
@@ -88,6 +89,9 @@ export const primitiveRules: RuleTable = {
   // [end control-flow]
 
   // [autodiff] rules
+  [Primitive.StopGradient]: stopGradientRules,
+  [Primitive.CustomLin]: customLinRules,
+  [Primitive.AxisIndex]: axisIndexRules,
   // [end autodiff]
 };
 

@@ -28,6 +28,9 @@ import {
   type ControlFlowPrimitive,
 } from "./control-flow-batching.js";
 // [end control-flow]
+// [autodiff] imports
+import { autodiffBatchingRules, selectNBatchRule, type AutodiffPrimitive } from "./ad/batching.js";
+// [end autodiff]
 
 export type BatchRule<P extends Primitive> = (
   args: Tracer[],
@@ -180,8 +183,10 @@ function scatterRule<P extends ScatterPrimitive>(prim: P): BatchRule<P> {
 }
 
 // Primitives whose rules sit in the areas' sections of `batchingRules` below are left out here.
-const rules: Rules<Exclude<Primitive, ElementwisePrimitive | Primitive.Pjit | ControlFlowPrimitive>> = {
-  [Primitive.SelectN]: elementwise(Primitive.SelectN),
+const rules: Rules<
+  Exclude<Primitive, ElementwisePrimitive | Primitive.Pjit | ControlFlowPrimitive | AutodiffPrimitive>
+> = {
+  [Primitive.SelectN]: selectNBatchRule,
   [Primitive.ConvertElementType]: elementwise(Primitive.ConvertElementType),
 
   [Primitive.BroadcastInDim]: ([x], [d], params, size) => {
@@ -524,5 +529,6 @@ export const batchingRules: Rules<Primitive> = {
   // [end control-flow]
 
   // [autodiff] batching rules
+  ...autodiffBatchingRules,
   // [end autodiff]
 };

@@ -1,0 +1,63 @@
+/**
+ * Per-example gradients of logistic regression (1024 examples × 512 features), eager: `vmap(grad(loss))`
+ * against a loop of `grad(loss)` per example (timed over the first 128 examples and scaled by 8, as
+ * the full loop would take minutes on the software WebGPU adapter) and against the hand-derived
+ * batched gradient (σ(Xw) − y) x as one broadcast product.
+ */
+import { blockUntilReady, defaultDevice, grad, jnp, nn, vmap, type Array } from "../engine/index.js";
+import { median, type Row } from "./common.js";
+
+export async function autodiffRows(): Promise<Row[]> {
+  const n = 1024;
+  const d = 512;
+  const loopN = 128;
+  const rows: Row[] = [];
+  const host = Float32Array.from({ length: n * d }, (_, i) => (((i * 7) % 29) / 29 - 0.5) * 0.2);
+  const labels = Float32Array.from({ length: n }, (_, i) => ((i * 5) % 3 === 0 ? 1 : 0));
+  const weights = Float32Array.from({ length: d }, (_, i) => ((i % 11) / 11 - 0.5) * 0.1);
+  // softplus(z) - y z = -[y log σ(z) + (1 - y) log(1 - σ(z))], z = x.w
+  const loss = (w: Array, x: Array, y: Array) => {
+    const z = jnp.dot(x, w);
+    return jnp.subtract(nn.softplus(z), jnp.mul(y, z));
+  };
+  for (const device of ["cpu", "webgpu"] as const) {
+    defaultDevice(device);
+    const X = jnp.array(host).reshape([n, d]);
+    const Y = jnp.array(labels);
+    const w = jnp.array(weights);
+    const perExample = vmap(grad(loss), { inAxes: [null, 0, 0] });
+    const hand = () => jnp.mul(jnp.subtract(nn.sigmoid(jnp.matmul(X, w)), Y).reshape([n, 1]), X);
+    const rowsX = [...X].slice(0, loopN);
+    const rowsY = [...Y].slice(0, loopN);
+    const g = grad(loss);
+    const vmapMs = await median(async () => {
+      await blockUntilReady(perExample(w, X, Y));
+    }, 5);
+    const handMs = await median(async () => {
+      await blockUntilReady(hand());
+    }, 5);
+    const loopMs =
+      (await median(async () => {
+        await blockUntilReady(rowsX.map((x, i) => g(w, x, rowsY[i])));
+      }, 3)) *
+      (n / loopN);
+    const workload = `per-example gradients, logistic regression ${n}×${d} (eager)`;
+    rows.push({
+      workload,
+      variant: `vmap(grad(loss)), ${device}`,
+      baseline: `loop of grad(loss), ${device} (${loopN} examples ×${n / loopN})`,
+      medianMs: vmapMs,
+      baselineMs: loopMs,
+      ratio: vmapMs / loopMs,
+    });
+    rows.push({
+      workload,
+      variant: `vmap(grad(loss)), ${device}`,
+      baseline: `hand-batched (σ(Xw)−y)·x, ${device}`,
+      medianMs: vmapMs,
+      baselineMs: handMs,
+      ratio: vmapMs / handMs,
+    });
+  }
+  return rows;
+}

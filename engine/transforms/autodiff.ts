@@ -1,0 +1,420 @@
+/**
+ * The autodiff API, as JAX's: `jvp`, `linearize`, `vjp`, `grad`, `valueAndGrad`, `jacfwd`, `jacrev`,
+ * `hessian`. Each is a thin wrapper: flatten the pytrees, run the flat transform (ad/linearize.ts),
+ * unflatten. Gradients of a pytree of parameters have the parameters' structure.
+ */
+import { ShapedArray } from "../core/aval.js";
+import { Tracer } from "../core/trace.js";
+import { isFloating } from "../dtype.js";
+import { asArray } from "../numpy/array-like.js";
+import { formatShape } from "../shape.js";
+import { flatten, treeDefEqual, treeDefToString, unflatten, type PyTree, type TreeDef } from "../tree.js";
+import { instantiate, reshape, transpose } from "./ad/ops.js";
+import { jvpFlat, linearizeFlat, type LinearJaxpr } from "./ad/linearize.js";
+import { vmap } from "./vmap.js";
+import { literalArray } from "../core/from-host.js";
+import { bind1 } from "../core/trace.js";
+import { Primitive } from "../core/primitive.js";
+
+function toArray(x: unknown, what: string): Tracer {
+  if (x instanceof Tracer) return x;
+  if (typeof x === "number" || typeof x === "boolean") return asArray(x);
+  throw new TypeError(`${what}: expected arrays in the pytree, got ${typeof x}`);
+}
+
+function flattenArrays(tree: unknown, what: string): [Tracer[], TreeDef] {
+  const [leaves, def] = flatten<unknown>(tree);
+  return [leaves.map((l) => toArray(l, what)), def];
+}
+
+/** `f` as a function of flat arrays, recording the structure of its results. */
+function flatFun(
+  f: (...args: never[]) => unknown,
+  inTree: TreeDef,
+  what: string,
+): [(xs: Tracer[]) => Tracer[], () => TreeDef] {
+  let outTree: TreeDef | undefined;
+  const flat = (xs: Tracer[]) => {
+    const args = unflatten(inTree, xs) as unknown as never[];
+    const [outs, def] = flattenArrays(f(...args), what);
+    outTree = def;
+    return outs;
+  };
+  return [flat, () => outTree!];
+}
+
+function checkSameStructure(what: string, a: TreeDef, b: TreeDef, name: string, other: string): void {
+  if (!treeDefEqual(a, b))
+    throw new TypeError(
+      `${what}: ${name} and ${other} must have the same structure, got ${treeDefToString(a)} and ${treeDefToString(b)}`,
+    );
+}
+
+/**
+ * `jvp(f, primals, tangents)` → `[primalsOut, tangentsOut]`: f's value and its directional
+ * derivative. `primals` and `tangents` are lists with one entry (a pytree) per argument of f.
+ */
+export function jvp<A extends unknown[], R>(
+  f: (...args: A) => R,
+  primals: A,
+  tangents: { [K in keyof A]: unknown },
+): [R, R] {
+  if (!Array.isArray(primals) || !Array.isArray(tangents))
+    throw new TypeError("jvp: primals and tangents must be lists (one entry per argument of f)");
+  const [ps, inTree] = flattenArrays(primals, "jvp");
+  const [ts, tanTree] = flattenArrays(tangents, "jvp");
+  checkSameStructure("jvp", inTree, tanTree, "primals", "tangents");
+  ps.forEach((p, i) => {
+    const t = ts[i];
+    if (hasFloat(p) && (t.dtype !== p.dtype || formatShape(t.shape) !== formatShape(p.shape)))
+      throw new TypeError(
+        `jvp: primal and tangent arguments must have equal shapes and dtypes, got ${p.aval.strShort()} and ${t.aval.strShort()} at leaf ${i}`,
+      );
+  });
+  const [flat, outTree] = flatFun(f as (...args: never[]) => unknown, inTree, "jvp");
+  const [outs, tanOuts] = jvpFlat(flat, ps, ts);
+  return [unflatten(outTree(), outs) as R, unflatten(outTree(), tanOuts.map(instantiate)) as R];
+}
+
+const hasFloat = (x: Tracer) => isFloating(x.dtype);
+
+/**
+ * `linearize(f, ...primals)` → `[out, fJvp]`: f's value and its linearization, a function of input
+ * tangents evaluated from a linear jaxpr (the primal work is done once, here).
+ */
+export function linearize<A extends unknown[], R>(
+  f: (...args: A) => R,
+  ...primals: A
+): [R, (...tangents: A) => R] {
+  const [ps, inTree] = flattenArrays(primals, "linearize");
+  const [flat, outTree] = flatFun(f as (...args: never[]) => unknown, inTree, "linearize");
+  const [outs, lin] = linearizeFlat(flat, ps);
+  const tree = outTree();
+  const fJvp = (...tangents: A): R => {
+    const [ts, tanTree] = flattenArrays(tangents, "linearize");
+    checkSameStructure("linearize", inTree, tanTree, "primals", "tangents");
+    return unflatten(tree, lin.apply(ts)) as R;
+  };
+  return [unflatten(tree, outs) as R, fJvp];
+}
+
+/** What vjp and grad share: the outputs, their structure and the transposable linear jaxpr. */
+function vjpInternal(
+  f: (...args: never[]) => unknown,
+  primals: unknown[],
+  hasAux: boolean,
+  what: string,
+): { out: PyTree; aux: PyTree; outs: Tracer[]; outTree: TreeDef; lin: LinearJaxpr; inTree: TreeDef } {
+  const [ps, inTree] = flattenArrays(primals, what);
+  let auxTree: TreeDef | undefined;
+  let outTree: TreeDef | undefined;
+  let numOut = 0;
+  const flat = (xs: Tracer[]) => {
+    const args = unflatten(inTree, xs) as unknown as never[];
+    const result = f(...args);
+    let main: unknown = result;
+    let aux: unknown = null;
+    if (hasAux) {
+      if (!Array.isArray(result) || result.length !== 2)
+        throw new TypeError(`${what} with hasAux: f must return a pair [output, auxiliary data]`);
+      [main, aux] = result as [unknown, unknown];
+    }
+    const [outs, def] = flattenArrays(main, what);
+    const [auxes, adef] = flatten<unknown>(aux);
+    outTree = def;
+    auxTree = adef;
+    numOut = outs.length;
+    return [...outs, ...auxes.map((a) => toArray(a, what))];
+  };
+  const [allOuts, lin] = linearizeFlat(flat, ps);
+  const outs = allOuts.slice(0, numOut);
+  return {
+    out: unflatten(outTree!, outs),
+    aux: unflatten(auxTree!, allOuts.slice(numOut)),
+    outs,
+    outTree: outTree!,
+    lin,
+    inTree,
+  };
+}
+
+function pullback(
+  lin: LinearJaxpr,
+  outTree: TreeDef,
+  inTree: TreeDef,
+  numOut: number,
+  what: string,
+): (ct: unknown) => PyTree {
+  return (ct: unknown) => {
+    const [cts, ctTree] = flattenArrays(ct, what);
+    checkSameStructure(what, outTree, ctTree, "the cotangent", "the output");
+    cts.forEach((c, i) => {
+      const want = lin.outAvals[i];
+      if (formatShape(c.shape) !== formatShape(want.shape))
+        throw new TypeError(
+          `${what}: the cotangent of output ${i} has shape ${formatShape(c.shape)}, the output ${formatShape(want.shape)}`,
+        );
+    });
+    const all = [...cts, ...lin.outs.slice(numOut).map(() => null)];
+    return unflatten(inTree, lin.transpose(all).map(instantiate));
+  };
+}
+
+/**
+ * `vjp(f, ...primals)` → `[out, vjpFn]`: `vjpFn(ct)` gives the cotangents of the arguments (a list,
+ * one per argument, each of that argument's structure) for a cotangent of the output.
+ */
+export function vjp<A extends unknown[], R>(
+  f: (...args: A) => R,
+  ...primals: A
+): [R, (ct: R) => { [K in keyof A]: A[K] }] {
+  const r = vjpInternal(f as (...args: never[]) => unknown, primals, false, "vjp");
+  return [
+    r.out as R,
+    pullback(r.lin, r.outTree, r.inTree, r.outs.length, "vjp") as (ct: R) => { [K in keyof A]: A[K] },
+  ];
+}
+
+/** `vjp` for a function returning `[output, aux]`: `[out, vjpFn, aux]` (JAX's `has_aux=True`). */
+export function vjpWithAux<A extends unknown[], R, Aux>(
+  f: (...args: A) => [R, Aux],
+  ...primals: A
+): [R, (ct: R) => { [K in keyof A]: A[K] }, Aux] {
+  const r = vjpInternal(f as (...args: never[]) => unknown, primals, true, "vjp");
+  return [
+    r.out as R,
+    pullback(r.lin, r.outTree, r.inTree, r.outs.length, "vjp") as (ct: R) => { [K in keyof A]: A[K] },
+    r.aux as Aux,
+  ];
+}
+
+export interface GradOptions {
+  /** Which positional argument(s) to differentiate with respect to (default 0). */
+  argnums?: number | readonly number[];
+  /** f returns `[loss, aux]`; the aux data is returned alongside the gradient. */
+  hasAux?: boolean;
+}
+
+function normalizeArgnums(argnums: number | readonly number[], nargs: number, what: string): number[] {
+  const list = typeof argnums === "number" ? [argnums] : [...argnums];
+  for (const a of list) {
+    if (!Number.isInteger(a)) throw new TypeError(`${what}: argnums must be integers, got ${String(a)}`);
+    const k = a < 0 ? a + nargs : a;
+    if (k < 0 || k >= nargs)
+      throw new RangeError(
+        `${what}: differentiating with respect to argnums=${a} requires at least ${a < 0 ? -a : a + 1} positional arguments to be passed by the caller, but got only ${nargs} positional arguments`,
+      );
+  }
+  return list.map((a) => (a < 0 ? a + nargs : a));
+}
+
+function checkRealInputs(tree: unknown, what: string): void {
+  const [leaves] = flatten<unknown>(tree);
+  for (const l of leaves) {
+    const dtype = l instanceof Tracer ? l.dtype : typeof l === "number" ? "float32" : "bool";
+    if (!isFloating(dtype))
+      throw new TypeError(
+        `${what} requires real-valued inputs (input dtype that is a sub-dtype of np.inexact), but got ${dtype}. ` +
+          `If you want to use Boolean- or integer-valued inputs, use vjp.`,
+      );
+  }
+}
+
+/** The shared core of grad and valueAndGrad: value, aux and gradient. */
+function valueGradAux(
+  f: (...args: never[]) => unknown,
+  options: GradOptions,
+  args: unknown[],
+  what: string,
+): { value: Tracer; aux: PyTree; grad: PyTree } {
+  const argnums = options.argnums ?? 0;
+  const nums = normalizeArgnums(argnums, args.length, what);
+  const dyn = nums.map((i) => args[i]);
+  checkRealInputs(dyn, what);
+  const partial = (...d: unknown[]) => {
+    const full = [...args];
+    nums.forEach((i, k) => (full[i] = d[k]));
+    return f(...(full as never[]));
+  };
+  const r = vjpInternal(partial, dyn, options.hasAux ?? false, what);
+  if (r.outs.length !== 1 || r.outTree.kind !== "leaf")
+    throw new TypeError(
+      `${what}: Gradient only defined for scalar-output functions, but f returned a ${treeDefToString(r.outTree)}`,
+    );
+  const out = r.outs[0];
+  if (out.ndim !== 0)
+    throw new TypeError(
+      `${what}: Gradient only defined for scalar-output functions. Output had shape: ${formatShape(out.shape)}.`,
+    );
+  if (!isFloating(out.dtype))
+    throw new TypeError(
+      `${what} requires real-valued outputs (output dtype that is a sub-dtype of np.floating), but got ${out.dtype}`,
+    );
+  const cts = [literalArray(1, new ShapedArray([], out.dtype)), ...r.lin.outs.slice(1).map(() => null)];
+  const grads = unflatten(r.inTree, r.lin.transpose(cts).map(instantiate)) as PyTree[];
+  return { value: out, aux: r.aux, grad: typeof argnums === "number" ? grads[0] : grads };
+}
+
+/**
+ * `grad(f, {argnums, hasAux})`: the gradient of a scalar function with respect to argument
+ * `argnums` (a pytree of float arrays; a list of argnums gives a list of gradients).
+ */
+/** The type of a gradient of a value of type T: same structure, arrays (and JS numbers) → arrays. */
+export type Grads<T> = T extends Tracer | number
+  ? Tracer
+  : T extends readonly unknown[]
+    ? { [K in keyof T]: Grads<T[K]> }
+    : T extends object
+      ? { [K in keyof T]: Grads<T[K]> }
+      : T;
+
+export function grad<A extends unknown[], Aux, N extends number = 0>(
+  f: (...args: A) => readonly [unknown, Aux],
+  options: { argnums?: N; hasAux: true },
+): (...args: A) => [Grads<A[N]>, Aux];
+export function grad<A extends unknown[]>(
+  f: (...args: A) => unknown,
+  options: { argnums: readonly number[]; hasAux?: false },
+): (...args: A) => Grads<A[number]>[];
+export function grad<A extends unknown[], N extends number = 0>(
+  f: (...args: A) => unknown,
+  options?: { argnums?: N; hasAux?: false },
+): (...args: A) => Grads<A[N]>;
+/**
+ * `grad(f, {argnums, hasAux})`: the gradient of a scalar function with respect to argument
+ * `argnums` (a pytree of float arrays; a list of argnums gives a list of gradients).
+ */
+export function grad<A extends unknown[]>(
+  f: (...args: A) => unknown,
+  options: GradOptions = {},
+): (...args: A) => unknown {
+  return (...args: A) => {
+    const r = valueGradAux(f as (...args: never[]) => unknown, options, args, "grad");
+    return options.hasAux ? [r.grad, r.aux] : r.grad;
+  };
+}
+
+export function valueAndGrad<A extends unknown[], Aux, N extends number = 0>(
+  f: (...args: A) => readonly [unknown, Aux],
+  options: { argnums?: N; hasAux: true },
+): (...args: A) => [[Tracer, Aux], Grads<A[N]>];
+export function valueAndGrad<A extends unknown[]>(
+  f: (...args: A) => unknown,
+  options: { argnums: readonly number[]; hasAux?: false },
+): (...args: A) => [Tracer, Grads<A[number]>[]];
+export function valueAndGrad<A extends unknown[], N extends number = 0>(
+  f: (...args: A) => unknown,
+  options?: { argnums?: N; hasAux?: false },
+): (...args: A) => [Tracer, Grads<A[N]>];
+/** `valueAndGrad(f)`: `[value, grad]` (with hasAux: `[[value, aux], grad]`), in one pass. */
+export function valueAndGrad<A extends unknown[]>(
+  f: (...args: A) => unknown,
+  options: GradOptions = {},
+): (...args: A) => unknown {
+  return (...args: A) => {
+    const r = valueGradAux(f as (...args: never[]) => unknown, options, args, "valueAndGrad");
+    return options.hasAux ? [[r.value, r.aux], r.grad] : [r.value, r.grad];
+  };
+}
+
+export interface JacOptions {
+  /** Which positional argument to differentiate with respect to (default 0; an array argument). */
+  argnums?: number;
+}
+
+/** The identity basis for x: shape (size, ...x.shape), one unit tangent per row. */
+function basis(aval: ShapedArray): Tracer {
+  const n = aval.size;
+  const i = bind1(Primitive.Iota, [], { dtype: "int32", shape: [n, n], dimension: 0, sharding: null });
+  const j = bind1(Primitive.Iota, [], { dtype: "int32", shape: [n, n], dimension: 1, sharding: null });
+  const eye = bind1(Primitive.ConvertElementType, [bind1(Primitive.Eq, [i, j], {})], {
+    new_dtype: aval.dtype,
+    weak_type: false,
+  });
+  return reshape(eye, [n, ...aval.shape]);
+}
+
+function jacArg(args: unknown[], argnums: number, what: string): [number, Tracer] {
+  const [k] = normalizeArgnums(argnums, args.length, what);
+  const x = args[k];
+  if (!(x instanceof Tracer) && typeof x !== "number")
+    throw new TypeError(`${what}: argument ${k} must be an array (pytree arguments are not supported yet)`);
+  const arr = toArray(x, what);
+  checkRealInputs(arr, what);
+  return [k, arr];
+}
+
+/**
+ * `jacfwd(f)`: the Jacobian by forward mode, one JVP per input element (vmapped over the identity
+ * basis). Result shape: output shape + input shape, per output leaf.
+ */
+export function jacfwd<A extends unknown[], R>(
+  f: (...args: A) => R,
+  options: JacOptions = {},
+): (...args: A) => Grads<R> {
+  return (...args: A) => {
+    const [k, x] = jacArg(args, options.argnums ?? 0, "jacfwd");
+    const g = (v: Tracer) => {
+      const full = [...args];
+      full[k] = x;
+      return jvp(
+        (xx: Tracer) => {
+          const a = [...args];
+          a[k] = xx;
+          return f(...(a as A));
+        },
+        [x],
+        [v],
+      )[1];
+    };
+    const cols = vmap(g)(basis(x.aval)) as unknown;
+    const [leaves, def] = flattenArrays(cols, "jacfwd");
+    // (n, ...out) → (...out, ...in)
+    const jac = leaves.map((c) => {
+      const outRank = c.ndim - 1;
+      const moved = transpose(c, [...Array(outRank).keys()].map((i) => i + 1).concat([0]));
+      return reshape(moved, [...moved.shape.slice(0, outRank), ...x.shape]);
+    });
+    return unflatten(def, jac) as Grads<R>;
+  };
+}
+
+/**
+ * `jacrev(f)`: the Jacobian by reverse mode, one VJP per output element (vmapped over the identity
+ * basis of each output). Result shape: output shape + input shape, per output leaf.
+ */
+export function jacrev<A extends unknown[], R>(
+  f: (...args: A) => R,
+  options: JacOptions = {},
+): (...args: A) => Grads<R> {
+  return (...args: A) => {
+    const [k, x] = jacArg(args, options.argnums ?? 0, "jacrev");
+    const r = vjpInternal(
+      (xx: never) => {
+        const a = [...args];
+        a[k] = xx;
+        return f(...(a as A));
+      },
+      [x],
+      false,
+      "jacrev",
+    );
+    const jac = r.outs.map((o, j) => {
+      const pull = (ct: Tracer) => {
+        const cts = r.outs.map((_, i) => (i === j ? ct : null));
+        return instantiate(r.lin.transpose(cts)[0]);
+      };
+      const rows = vmap(pull)(basis(o.aval)) as Tracer;
+      return reshape(rows, [...o.shape, ...x.shape]);
+    });
+    return unflatten(r.outTree, jac) as Grads<R>;
+  };
+}
+
+/** `hessian(f)` = jacfwd(jacrev(f)), as in JAX. */
+export function hessian<A extends unknown[], R>(
+  f: (...args: A) => R,
+  options: JacOptions = {},
+): (...args: A) => Grads<R> {
+  return jacfwd(jacrev(f, options), options) as (...args: A) => Grads<R>;
+}
