@@ -15,7 +15,9 @@ import { evalJaxpr } from "../core/eval-jaxpr.js";
 export type { JvpRule };
 
 function notYet(what: string): never {
-  throw new TypeError(`differentiating through ${what} is not supported yet (issue 7); write the loop unrolled to differentiate it`);
+  throw new TypeError(
+    `differentiating through ${what} is not supported yet (issue 7); write the loop unrolled to differentiate it`,
+  );
 }
 
 export const jvpRules: { [P in Primitive]: JvpRule<P> } = {
