@@ -2,8 +2,18 @@
 import { CpuDevice } from "./cpu/cpu-device.js";
 import type { Device, DeviceKind } from "./device.js";
 import { createWebGpuDevice, type WebGpuDevice } from "./webgpu/webgpu-device.js";
+// [wasm] imports
+import { WasmDevice } from "./wasm/wasm-device.js";
+// [end wasm]
 
 const cpu = new CpuDevice();
+// [wasm] the WebAssembly SIMD executor, created on first use
+let wasm: WasmDevice | undefined;
+/** The WebAssembly SIMD CPU executor (`wasm`, `cpu-wasm`). */
+export function wasmDevice(): WasmDevice {
+  return (wasm ??= new WasmDevice());
+}
+// [end wasm]
 let webgpu: WebGpuDevice | undefined;
 let webgpuUnavailable: string | undefined;
 let current: Device = cpu;
@@ -20,6 +30,9 @@ export function webgpuUnavailableReason(): string | undefined {
 export function getDevice(name: DeviceKind | string): Device {
   const kind = name.split(":")[0];
   if (kind === "cpu") return cpu;
+  // [wasm] device names
+  if (kind === "wasm" || kind === "cpu-wasm") return wasmDevice();
+  // [end wasm]
   if (kind === "webgpu" || kind === "gpu") {
     if (webgpu) return webgpu;
     throw new Error(
@@ -63,6 +76,9 @@ export async function init(options: { device?: DeviceKind } = {}): Promise<Devic
 /** Frees the WebGPU device so the process can exit; arrays on it become unusable. */
 export function releaseDevices(): void {
   if (webgpu) webgpu.destroy();
+  // [wasm] worker threads end here (arrays on the wasm device stay usable, single-threaded until reuse)
+  wasm?.releaseWorkers();
+  // [end wasm]
   webgpu = undefined;
   webgpuUnavailable = "released by releaseDevices()";
   current = cpu;
