@@ -96,6 +96,9 @@ const COMPARE_SCALAR: Record<Lane, Record<CompareOp, OpName>> = {
 export const REDUCE_OPS = ["sum", "max", "min"] as const;
 export type ReduceOp = (typeof REDUCE_OPS)[number];
 
+/** |x| beyond which the sin/cos kernels flag lanes for the device to recompute with Math.sin/cos. */
+export const TRIG_LIMIT = 65536;
+
 /** Matmul tiling: 4 x 8 register tile, K blocked by KC, rows blocked by MC. */
 export const MR = 4;
 export const NR = 8;
@@ -111,8 +114,11 @@ function mapKernel(
   name: string,
   kinds: ("v" | "s")[],
   body: (f: FunctionBuilder, xs: V[]) => V,
+  /** Lanes to report: the kernel then returns 1 if any lane of any input was flagged, else 0. */
+  flag?: (xs: V[]) => V,
 ) {
-  const f = mod.func(name, [...kinds.map(() => I32), I32, I32]);
+  const f = mod.func(name, [...kinds.map(() => I32), I32, I32], flag ? [I32] : []);
+  const flagged = f.local(I32);
   const out = kinds.length;
   const n = kinds.length + 1;
   const i = f.local(I32);
@@ -134,42 +140,49 @@ function mapKernel(
   f.block().loop();
   f.get(i).get(end4).op("i32_ge_u").brIf(1);
   {
-    const r = body(
-      f,
-      kinds.map((k, j) =>
-        k === "s"
-          ? m.get(splats[j])
-          : (g) => {
-              at(j)(g);
-              g.vmem("v128_load");
-            },
-      ),
+    const ins = kinds.map((k, j): V =>
+      k === "s"
+        ? m.get(splats[j])
+        : (g) => {
+            at(j)(g);
+            g.vmem("v128_load");
+          },
     );
+    const r = body(f, ins);
     at(out)(f);
     r(f);
     f.vmem("v128_store");
+    if (flag) {
+      f.get(flagged);
+      flag(ins)(f);
+      f.simd("v128_any_true").op("i32_or").set(flagged);
+    }
   }
   f.get(i).i32(16).op("i32_add").set(i).br(0).end().end();
   // Tail: one element at a time through the same vector code (lane 0 kept).
   f.block().loop();
   f.get(i).get(end).op("i32_ge_u").brIf(1);
   {
-    const r = body(
-      f,
-      kinds.map((k, j) =>
-        k === "s"
-          ? m.get(splats[j])
-          : (g) => {
-              at(j)(g);
-              g.mem("i32_load").simd("i32x4_splat");
-            },
-      ),
+    const ins = kinds.map((k, j): V =>
+      k === "s"
+        ? m.get(splats[j])
+        : (g) => {
+            at(j)(g);
+            g.mem("i32_load").simd("i32x4_splat");
+          },
     );
+    const r = body(f, ins);
     at(out)(f);
     r(f);
     f.lane("i32x4_extract_lane", 0).mem("i32_store");
+    if (flag) {
+      f.get(flagged);
+      flag(ins)(f);
+      f.simd("v128_any_true").op("i32_or").set(flagged);
+    }
   }
   f.get(i).i32(4).op("i32_add").set(i).br(0).end().end();
+  if (flag) f.get(flagged);
 }
 
 /** out[j] (a byte 0/1) = a[j * sa] op b[j * sb]; params a, sa (bytes), b, sb, out, n. */
@@ -514,7 +527,11 @@ export function buildKernelModule(maxPages: number): Uint8Array {
     maximumPages: maxPages,
     shared: true,
   });
-  for (const op of UNARY_F32) mapKernel(mod, `un_${op}_f32`, ["v"], (f, [x]) => unaryF32[op](f, x));
+  for (const op of UNARY_F32) {
+    // sin and cos report arguments beyond the range reduction's accurate range (the device redoes them).
+    const big = op === "sin" || op === "cos" ? ([x]: V[]) => m.gt(m.abs(x), m.fc(TRIG_LIMIT)) : undefined;
+    mapKernel(mod, `un_${op}_f32`, ["v"], (f, [x]) => unaryF32[op](f, x), big);
+  }
   mapKernel(mod, "un_neg_i32", ["v"], (_f, [x]) => (g) => {
     x(g);
     g.simd("i32x4_neg");

@@ -7,7 +7,7 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import type { WasmMemory, WasmModule } from "./wasm-api.js";
-import { CTRL, MAX_ARGS, SLOT_WORDS, slotBase } from "./pool-protocol.js";
+import { CTRL, MAX_ARGS, RESULT, SLOT_WORDS, slotBase } from "./pool-protocol.js";
 
 export class WorkerPool {
   private readonly workers: Worker[] = [];
@@ -46,9 +46,13 @@ export class WorkerPool {
 
   /**
    * Runs `jobs[w]` (a function and its arguments) on thread w, job 0 on the calling thread via
-   * `local`; returns when all are done. Fewer jobs than threads leaves the rest idle.
+   * `local`; returns when all are done, with each job's return value (0 for none). Fewer jobs than
+   * threads leaves the rest idle.
    */
-  run(jobs: { fn: string; args: number[] }[], local: (fn: string, args: number[]) => void): void {
+  run(
+    jobs: { fn: string; args: number[] }[],
+    local: (fn: string, args: number[]) => number | void,
+  ): number[] {
     if (jobs.length > this.threads) throw new Error("wasm worker pool: more jobs than threads");
     const ctrl = this.ctrl;
     for (let w = 1; w < this.threads; w++) {
@@ -65,11 +69,12 @@ export class WorkerPool {
     Atomics.store(ctrl, CTRL.pending, this.threads - 1);
     Atomics.store(ctrl, CTRL.seq, ++this.seq);
     Atomics.notify(ctrl, CTRL.seq);
-    if (jobs[0]) local(jobs[0].fn, jobs[0].args);
+    const first = jobs[0] ? (local(jobs[0].fn, jobs[0].args) ?? 0) : 0;
     let p: number;
     while ((p = Atomics.load(ctrl, CTRL.pending)) !== 0) Atomics.wait(ctrl, CTRL.pending, p);
     if (Atomics.load(ctrl, CTRL.error) !== 0)
       throw new Error("wasm worker pool: a kernel trapped in a worker");
+    return jobs.map((_, w) => (w === 0 ? first : ctrl[slotBase(w) + RESULT]));
   }
 
   close(): void {

@@ -46,6 +46,7 @@ export const div = bin("f32x4_div");
 export const min = bin("f32x4_min");
 export const max = bin("f32x4_max");
 export const lt = bin("f32x4_lt");
+export const gt = bin("f32x4_gt");
 export const eq = bin("f32x4_eq");
 export const ne = bin("f32x4_ne");
 export const and = bin("v128_and");

@@ -14,6 +14,7 @@ import { Heap } from "./heap.js";
 import {
   MR,
   NR,
+  TRIG_LIMIT,
   binaryName,
   buildKernelModule,
   hasBinary,
@@ -43,7 +44,7 @@ export class WasmBuffer implements DeviceBuffer {
   ) {}
 }
 
-type Kernel = (...args: number[]) => void;
+type Kernel = (...args: number[]) => number | undefined;
 
 const UNARY_PRIMS: Partial<Record<Primitive, UnaryF32>> = {
   [Primitive.Neg]: "neg",
@@ -246,18 +247,20 @@ export class WasmDevice implements Device {
     return this.pool;
   }
 
-  /** Calls kernel `fn` over [0, n) split into aligned chunks, in parallel when `work` is large. */
+  /**
+   * Calls a kernel over [0, n) split into aligned chunks, in parallel when `work` is large; returns
+   * whether any call returned nonzero (the sin/cos kernels' out-of-range flag).
+   */
   private split(
     n: number,
     work: number,
     threshold: number,
     call: (start: number, count: number) => [string, number[]],
-  ) {
+  ): boolean {
     const pool = work >= threshold ? this.workerPool() : undefined;
     if (!pool) {
       const [fn, args] = call(0, n);
-      this.kernels[fn](...args);
-      return;
+      return (this.kernels[fn](...args) ?? 0) !== 0;
     }
     this.stats.parallel++;
     const t = pool.threads;
@@ -267,7 +270,7 @@ export class WasmDevice implements Device {
       const [fn, args] = call(s, Math.min(chunk, n - s));
       jobs.push({ fn, args });
     }
-    pool.run(jobs, (fn, args) => this.kernels[fn](...args));
+    return pool.run(jobs, (fn, args) => this.kernels[fn](...args)).some((r) => r !== 0);
   }
 
   /** The SIMD path when one applies, else undefined (the caller falls back). */
@@ -291,7 +294,17 @@ export class WasmDevice implements Device {
       if (!fn) return undefined;
       const y = this.alloc(out);
       const [x] = ins;
-      this.split(out.size, out.size, SPLIT_ELEMENTS / 4, (s, c) => [fn, [x.ptr + 4 * s, y.ptr + 4 * s, c]]);
+      const flagged = this.split(out.size, out.size, SPLIT_ELEMENTS / 4, (s, c) => [
+        fn,
+        [x.ptr + 4 * s, y.ptr + 4 * s, c],
+      ]);
+      if (flagged) {
+        // Arguments too large for the vector range reduction: the exact result from Math.
+        const xs = this.view(x, inAvals[0]);
+        const ys = this.view(y, out);
+        const f = unary === "sin" ? Math.sin : Math.cos;
+        for (let i = 0; i < xs.length; i++) if (Math.abs(xs[i]) > TRIG_LIMIT) ys[i] = f(xs[i]);
+      }
       return [y];
     }
     const binary = BINARY_PRIMS[prim];

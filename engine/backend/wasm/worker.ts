@@ -4,7 +4,7 @@
  */
 import { workerData } from "node:worker_threads";
 import { wasmApi, type WasmMemory, type WasmModule } from "./wasm-api.js";
-import { CTRL, slotBase } from "./pool-protocol.js";
+import { CTRL, RESULT, slotBase } from "./pool-protocol.js";
 
 interface Data {
   module: WasmModule;
@@ -16,7 +16,7 @@ interface Data {
 
 const { module, memory, ctrl: sab, names, slot } = workerData as Data;
 const instance = new wasmApi.Instance(module, { env: { memory } });
-const fns = names.map((n) => instance.exports[n] as (...args: number[]) => void);
+const fns = names.map((n) => instance.exports[n] as (...args: number[]) => number | undefined);
 const ctrl = new Int32Array(sab);
 Atomics.add(ctrl, CTRL.ready, 1);
 Atomics.notify(ctrl, CTRL.ready);
@@ -28,7 +28,8 @@ for (;;) {
   const fn = ctrl[base];
   if (fn >= 0) {
     try {
-      fns[fn](...Array.from(ctrl.subarray(base + 2, base + 2 + ctrl[base + 1])));
+      const r = fns[fn](...Array.from(ctrl.subarray(base + 2, base + 2 + ctrl[base + 1])));
+      ctrl[base + RESULT] = typeof r === "number" ? r : 0;
     } catch {
       Atomics.store(ctrl, CTRL.error, 1);
     }

@@ -100,6 +100,7 @@ export const Simd = {
   v128_or: 0x50,
   v128_xor: 0x51,
   v128_bitselect: 0x52,
+  v128_any_true: 0x53,
   f32x4_ceil: 0x67,
   f32x4_floor: 0x68,
   f32x4_trunc: 0x69,
