@@ -97,7 +97,7 @@ export const REDUCE_OPS = ["sum", "max", "min"] as const;
 export type ReduceOp = (typeof REDUCE_OPS)[number];
 
 /** |x| beyond which the sin/cos kernels flag lanes for the device to recompute with Math.sin/cos. */
-export const TRIG_LIMIT = 65536;
+export const TRIG_LIMIT = 8192;
 
 /** Matmul tiling: 4 x 8 register tile, K blocked by KC, rows blocked by MC. */
 export const MR = 4;
