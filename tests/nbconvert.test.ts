@@ -94,7 +94,7 @@ describe("executing notebooks", () => {
 
   it("runs notebooks/01-first-steps.ipynb without errors, on the WebGPU device", async () => {
     const results = await executeTutorial("01-first-steps.ipynb");
-    assert.equal(results[0], "[ 'webgpu:0', 'cpu:0' ]");
+    assert.equal(results[0], "[ 'webgpu:0', 'cpu:0', 'cpu-reference:0' ]");
     assert.equal(results[2], "[ [ 2, 3 ], 'float32', 2, 6 ]");
     // 2 sin(x + 1) for x = 1..6
     assert.equal(

@@ -153,30 +153,87 @@ export function log(f: FunctionBuilder, x0: V): V {
   return select(ne(xin, xin), xin, out);
 }
 
+const dc =
+  (c: number): V =>
+  (f) =>
+    f.v128f64([c, c]);
+const dadd = bin("f64x2_add");
+const dsub = bin("f64x2_sub");
+const dmul = bin("f64x2_mul");
+function dpoly(x: V, coeffs: readonly number[]): V {
+  let acc: V = dc(coeffs[0]);
+  for (const c of coeffs.slice(1)) acc = dadd(dmul(acc, x), dc(c));
+  return acc;
+}
+/** Lanes 2, 3 of a f32x4 moved to lanes 0, 1 (to promote the high half). */
+const highHalf =
+  (v: V): V =>
+  (f) => {
+    v(f);
+    v(f);
+    f.shuffle([8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15]);
+  };
+const promote = un("f64x2_promote_low_f32x4");
+const demote = un("f32x4_demote_f64x2_zero");
+/** Lanes 0, 1 of a and lanes 0, 1 of b as one f32x4. */
+const joinHalves =
+  (a: V, b: V): V =>
+  (f) => {
+    a(f);
+    b(f);
+    f.shuffle([0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]);
+  };
+
 /**
- * sin x (cos x with `cosine`): n = round(x 2/pi), r = x - n pi/2 with pi/2 in three parts (exact
- * products for |n| < 2^16), then the sine or cosine polynomial on [-pi/4, pi/4] by quadrant.
+ * sin x (cos x with `cosine`): n = round(x 2/pi) in float32, then the reduction r = x - n pi/2 and
+ * fdlibm's sine and cosine kernels on [-pi/4, pi/4] in float64 (f64x2, two lanes at a time), so the
+ * float32 result is almost always correctly rounded; the quadrant picks and signs the kernel.
+ * Accurate while n pi/2's two-part product is exact (|x| < 2^20); the device redoes |x| > 8192.
  */
 export function sincos(f: FunctionBuilder, x0: V, cosine: boolean): V {
   const x = bind(f, x0);
   const n = bind(f, nearest(mul(x, fc(2 / Math.PI))));
-  const r = bind(
-    f,
-    sub(
-      sub(sub(x, mul(n, fc(1.5703125))), mul(n, fc(4.837512969970703125e-4))),
-      mul(n, fc(7.54978995489188216e-8)),
-    ),
-  );
   const q = bind(f, cosine ? iadd(toInt(n), ic(1)) : toInt(n));
-  const z = bind(f, mul(r, r));
-  const s = add(r, mul(mul(r, z), poly(z, [-1.9515295891e-4, 8.3321608736e-3, -1.6666654611e-1])));
-  const c = add(
-    sub(fc(1), mul(z, fc(0.5))),
-    mul(mul(z, z), poly(z, [2.443315711809948e-5, -1.388731625493765e-3, 4.166664568298827e-2])),
-  );
+  const half = (xh: V, nh: V): [V, V] => {
+    const nd = bind(f, promote(nh));
+    const r = bind(
+      f,
+      dsub(dsub(promote(xh), dmul(nd, dc(1.57079632673412561417))), dmul(nd, dc(6.07710050650619224932e-11))),
+    );
+    const z = bind(f, dmul(r, r));
+    const s = dadd(
+      r,
+      dmul(
+        dmul(r, z),
+        dpoly(
+          z,
+          [
+            1.58969099521155010221e-10, -2.50507602534068634195e-8, 2.75573137070700676789e-6,
+            -1.98412698298579493134e-4, 8.33333333332248946124e-3, -1.66666666666666324348e-1,
+          ],
+        ),
+      ),
+    );
+    const c = dadd(
+      dsub(dc(1), dmul(z, dc(0.5))),
+      dmul(
+        dmul(z, z),
+        dpoly(
+          z,
+          [
+            -1.13596475577881948265e-11, 2.0875723212981748279e-9, -2.75573143513906633035e-7,
+            2.48015872894767294178e-5, -1.38888888888741095749e-3, 4.16666666666666019037e-2,
+          ],
+        ),
+      ),
+    );
+    return [bind(f, demote(s)), bind(f, demote(c))];
+  };
+  const [sLo, cLo] = half(x, n);
+  const [sHi, cHi] = half(highHalf(x), highHalf(n));
   const useCos = ieq(and(q, ic(1)), ic(1));
   // Quadrants 2 and 3 negate: bit 1 of q moved to the sign bit.
-  return xor(select(useCos, c, s), shl(and(q, ic(2)), 30));
+  return xor(select(useCos, joinHalves(cLo, cHi), joinHalves(sLo, sHi)), shl(and(q, ic(2)), 30));
 }
 
 /** tanh x: Cephes' odd polynomial for |x| < 0.625, else sign(x) (1 - 2 / (e^(2|x|) + 1)). */

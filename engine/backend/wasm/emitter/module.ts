@@ -76,6 +76,21 @@ export class FunctionBuilder {
     return this;
   }
 
+  /** A v128 constant with two f64 lanes. */
+  v128f64(lanes: readonly [number, number]): this {
+    const bytes = new Uint8Array(Float64Array.from(lanes).buffer);
+    this.code.push(0xfd, ...uleb(Simd.v128_const), ...bytes);
+    return this;
+  }
+
+  /** i8x16.shuffle of the two v128 on the stack: output byte j is input byte lanes[j] (0..31). */
+  shuffle(lanes: readonly number[]): this {
+    if (lanes.length !== 16 || lanes.some((l) => l < 0 || l > 31))
+      throw new RangeError("shuffle: 16 lanes in 0..31");
+    this.code.push(0xfd, ...uleb(Simd.i8x16_shuffle), ...lanes);
+    return this;
+  }
+
   /** A scalar memory access; the address is on the stack. */
   mem(
     name: "i32_load" | "f32_load" | "i32_load8_u" | "i32_store" | "f32_store" | "i32_store8",
