@@ -16,6 +16,7 @@ import { kernelRows } from "./kernel-rows.js";
 // [autodiff] bench imports
 // [end autodiff]
 // [wasm] bench imports
+import { wasmRows } from "./wasm.js";
 // [end wasm]
 // [magics] bench imports
 // [end magics]
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
   // [autodiff] bench suites
   // [end autodiff]
   // [wasm] bench suites
+  rows.push(...(await wasmRows()));
   // [end wasm]
   // [magics] bench suites
   // [end magics]
