@@ -58,7 +58,7 @@ export async function loadTfjsWasm(threads: number): Promise<TfjsWasm> {
     URL.createObjectURL = original;
     globalThis.Blob = OriginalBlob;
   }
-  let count = 1;
+  let count: number;
   try {
     count = wasm.getThreadsCount();
   } catch {

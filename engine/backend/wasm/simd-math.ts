@@ -131,7 +131,7 @@ export function log(f: FunctionBuilder, x0: V): V {
   const x = bind(f, select(tiny, mul(xin, fc(8388608)), xin));
   const e0 = bind(f, isub(shrU(x, 23), select(tiny, ic(126 + 23), ic(126))));
   const m0 = bind(f, or(and(x, ic(0x807fffff)), ic(0x3f000000)));
-  const small = bind(f, lt(m0, fc(0.707106781186547524)));
+  const small = bind(f, lt(m0, fc(Math.SQRT1_2)));
   const e = bind(f, toFloat(iadd(e0, small)));
   const m = bind(f, add(sub(m0, fc(1)), and(m0, small)));
   const z = bind(f, mul(m, m));
