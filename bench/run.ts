@@ -19,6 +19,7 @@ import { webgpuCompilerRows } from "./webgpu-compiler.js";
 import { autodiffRows } from "./autodiff.js";
 // [end autodiff]
 // [wasm] bench imports
+import { wasmRows } from "./wasm.js";
 // [end wasm]
 // [magics] bench imports
 // [end magics]
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
   rows.push(...(await autodiffRows()));
   // [end autodiff]
   // [wasm] bench suites
+  rows.push(...(await wasmRows()));
   // [end wasm]
   // [magics] bench suites
   // [end magics]

@@ -18,7 +18,7 @@ import { readNotebook, shownText, textOf, type NotebookCell } from "./helpers/no
  */
 const CHECKS: Record<string, Record<string, string | RegExp>> = {
   "00-first-steps.ipynb": {
-    "devices().map": "[ 'webgpu:0', 'cpu:0' ]",
+    "devices().map": "[ 'webgpu:0', 'cpu:0', 'cpu-reference:0' ]",
     "[x.shape, x.dtype": "[ [ 2, 3 ], 'float32', 2, 6 ]",
     "jnp.sin(jnp.add(x, 1))": "[-1.9178486, -0.558831 ,  1.3139732]",
     "makeJaxpr((a": /reduce_sum\[axes=\(1,\)\]/,

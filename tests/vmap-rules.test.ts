@@ -2,7 +2,7 @@
  * The batching-rule checker (issue 4): for every primitive in the registry, a small case is run
  * through `vmap` with each choice of batched operands, inAxes 0 / 1 / -1, outAxes 0 / last, batch
  * sizes 1 and 7, and nested vmap, and compared with a loop that applies the function to each example
- * on the CPU reference executor and stacks the results on the host. A primitive without a case here
+ * on the CPU reference executor ("cpu-reference") and stacks the results on the host. A primitive without a case here
  * fails the coverage test, so a new primitive cannot arrive without its batching rule being checked.
  */
 import assert from "node:assert/strict";
@@ -94,7 +94,7 @@ function exampleOf(batched: TypedArray, shape: number[], axis: number, b: number
   return out;
 }
 
-const cpu = () => getDevice("cpu");
+const cpu = () => getDevice("cpu-reference");
 const toDevice = (host: TypedArray, shape: number[], onCpu = false) =>
   fromHost(host, new ShapedArray(shape, dtypeOfArray(host)), onCpu ? cpu() : undefined);
 const results = (r: Tracer | Tracer[]): Tracer[] => (Array.isArray(r) ? r : [r]);

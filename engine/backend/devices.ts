@@ -2,14 +2,36 @@
 import { CpuDevice } from "./cpu/cpu-device.js";
 import type { Device, DeviceKind } from "./device.js";
 import { createWebGpuDevice, type WebGpuDevice } from "./webgpu/webgpu-device.js";
+// [wasm] imports
+import { WasmDevice } from "./wasm/wasm-device.js";
+// [end wasm]
 
-const cpu = new CpuDevice();
+// [wasm] the CPU device is the WebAssembly SIMD executor (created on first use: compiling its
+// kernels takes a moment); the reference interpreter stays available as `cpu-reference`.
+const cpuReference = new CpuDevice("cpu-reference:0");
+let wasm: WasmDevice | undefined;
+let wasmUnavailable = false;
+/** The WebAssembly SIMD CPU executor (`cpu`, also named `wasm` / `cpu-wasm`). */
+export function wasmDevice(): WasmDevice {
+  return (wasm ??= new WasmDevice("cpu:0"));
+}
+/** The CPU device: the wasm executor, or the reference one where WebAssembly SIMD is missing. */
+function cpuDevice(): Device {
+  if (wasmUnavailable) return cpuReference;
+  try {
+    return wasmDevice();
+  } catch {
+    wasmUnavailable = true;
+    return cpuReference;
+  }
+}
+// [end wasm]
 let webgpu: WebGpuDevice | undefined;
 let webgpuUnavailable: string | undefined;
-let current: Device = cpu;
+let current: Device | undefined;
 
 export function devices(): Device[] {
-  return webgpu ? [webgpu, cpu] : [cpu];
+  return webgpu ? [webgpu, cpuDevice(), cpuReference] : [cpuDevice(), cpuReference];
 }
 
 /** Why WebGPU is not in `devices()`, if it was tried and is not. */
@@ -19,7 +41,11 @@ export function webgpuUnavailableReason(): string | undefined {
 
 export function getDevice(name: DeviceKind | string): Device {
   const kind = name.split(":")[0];
-  if (kind === "cpu") return cpu;
+  // [wasm] device names
+  if (kind === "cpu") return cpuDevice();
+  if (kind === "wasm" || kind === "cpu-wasm") return wasmDevice();
+  if (kind === "cpu-reference") return cpuReference;
+  // [end wasm]
   if (kind === "webgpu" || kind === "gpu") {
     if (webgpu) return webgpu;
     throw new Error(
@@ -28,13 +54,13 @@ export function getDevice(name: DeviceKind | string): Device {
         : "the WebGPU device is not initialised yet: call `await init()` first",
     );
   }
-  throw new Error(`unknown device '${name}': expected 'cpu' or 'webgpu'`);
+  throw new Error(`unknown device '${name}': expected 'cpu', 'cpu-reference' or 'webgpu'`);
 }
 
 /** The device new arrays are placed on; with a name, makes that device the default. */
 export function defaultDevice(name?: DeviceKind | string): Device {
   if (name !== undefined) current = getDevice(name);
-  return current;
+  return (current ??= cpuDevice());
 }
 
 /**
@@ -56,14 +82,17 @@ export async function init(options: { device?: DeviceKind } = {}): Promise<Devic
     }
   }
   if (wanted === "webgpu" && !webgpu) throw new Error(`VMAPLAB_DEVICE=webgpu, but ${webgpuUnavailable}`);
-  current = wanted === "cpu" || !webgpu ? cpu : webgpu;
+  current = wanted === "cpu" || !webgpu ? cpuDevice() : webgpu;
   return devices();
 }
 
 /** Frees the WebGPU device so the process can exit; arrays on it become unusable. */
 export function releaseDevices(): void {
   if (webgpu) webgpu.destroy();
+  // [wasm] worker threads end here (arrays on the wasm device stay usable; the pool restarts on demand)
+  wasm?.releaseWorkers();
+  // [end wasm]
   webgpu = undefined;
   webgpuUnavailable = "released by releaseDevices()";
-  current = cpu;
+  current = undefined;
 }

@@ -1,5 +1,6 @@
 /**
- * Device-parametrised tests: every case runs on the CPU reference executor and on the Dawn WebGPU
+ * Device-parametrised tests: every case runs on the CPU executor (the WebAssembly SIMD one; the
+ * reference interpreter is the oracle in tests/wasm-*.test.ts) and on the Dawn WebGPU
  * executor. WebGPU must be there (Mesa's lavapipe on CI): its absence is a failure, not a skip.
  */
 import assert from "node:assert/strict";

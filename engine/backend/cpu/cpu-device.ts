@@ -14,7 +14,9 @@ class CpuBuffer implements DeviceBuffer {
 
 export class CpuDevice implements Device {
   readonly kind = "cpu";
-  readonly id = "cpu:0";
+
+  /** `cpu-reference:0` when the wasm executor is the CPU device. */
+  constructor(readonly id = "cpu:0") {}
 
   upload(host: TypedArray): DeviceBuffer {
     return new CpuBuffer(this, host.slice());

@@ -1,0 +1,71 @@
+/**
+ * The wasm device's memory: one growable shared `WebAssembly.Memory`, carved up by a size-class
+ * allocator. Freed blocks go to a free list per class and are reused first, so a loop of eager ops
+ * on same-sized arrays runs in bounded memory; classes are 16-byte multiples up to 4 KiB, then four
+ * per power of two (at most 25% waste).
+ */
+import { wasmApi, type WasmMemory } from "./wasm-api.js";
+
+const PAGE = 65536;
+const ALIGN = 16;
+
+export function sizeClass(bytes: number): number {
+  const b = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
+  if (b <= 4096) return b;
+  const p = 2 ** Math.floor(Math.log2(b));
+  const step = p / 4;
+  return Math.ceil(b / step) * step;
+}
+
+export class Heap {
+  readonly memory: WasmMemory;
+  /** Bump pointer: everything below was handed out at least once. Address 0..63 stays unused. */
+  private top = 64;
+  private readonly free = new Map<number, number[]>();
+  private live = 0;
+
+  constructor(
+    readonly maxPages: number,
+    initialPages = 16,
+  ) {
+    this.memory = new wasmApi.Memory({ initial: initialPages, maximum: maxPages, shared: true });
+  }
+
+  /** A block of at least `bytes` bytes, 16-byte aligned. */
+  alloc(bytes: number): number {
+    const cls = sizeClass(bytes);
+    this.live += cls;
+    const list = this.free.get(cls);
+    if (list && list.length > 0) return list.pop()!;
+    const ptr = this.top;
+    const end = ptr + cls;
+    const have = this.memory.buffer.byteLength;
+    if (end > have) {
+      // Grow by at least a quarter of the current size, to keep grow calls rare.
+      const need = Math.ceil((end - have) / PAGE);
+      const pages = Math.min(Math.max(need, Math.ceil(have / PAGE / 4)), this.maxPages - have / PAGE);
+      if (pages < need) throw new RangeError(`wasm heap: out of memory allocating ${bytes} bytes`);
+      this.memory.grow(pages);
+    }
+    this.top = end;
+    return ptr;
+  }
+
+  release(ptr: number, bytes: number): void {
+    const cls = sizeClass(bytes);
+    this.live -= cls;
+    let list = this.free.get(cls);
+    if (!list) this.free.set(cls, (list = []));
+    list.push(ptr);
+  }
+
+  /** Bytes handed out and not released, and the high-water mark of the heap. */
+  stats(): { liveBytes: number; heapBytes: number } {
+    return { liveBytes: this.live, heapBytes: this.top };
+  }
+
+  /** The current backing buffer (a new object after each grow). */
+  get buffer(): SharedArrayBuffer {
+    return this.memory.buffer as unknown as SharedArrayBuffer;
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * Worker threads sharing the heap. A job is one kernel call per thread (the calling thread takes the
+ * first share); workers are woken through `Atomics.notify` and the caller blocks in `Atomics.wait`
+ * until the pending count drops to zero, so `execute` stays synchronous. Workers are unref'd (they
+ * never keep Node alive) and terminated by `close()`.
+ */
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import type { WasmMemory, WasmModule } from "./wasm-api.js";
+import { CTRL, MAX_ARGS, RESULT, SLOT_WORDS, slotBase } from "./pool-protocol.js";
+
+export class WorkerPool {
+  private readonly workers: Worker[] = [];
+  private readonly ctrl: Int32Array;
+  private seq = 0;
+  /** Threads that take part in a job, the calling thread included. */
+  readonly threads: number;
+
+  constructor(
+    module: WasmModule,
+    memory: WasmMemory,
+    private readonly names: string[],
+    threads = availableParallelism(),
+  ) {
+    this.threads = Math.max(1, threads);
+    const sab = new SharedArrayBuffer(4 * SLOT_WORDS * (this.threads + 1));
+    this.ctrl = new Int32Array(sab);
+    for (let w = 1; w < this.threads; w++) {
+      const worker = new Worker(new URL("./worker.js", import.meta.url), {
+        workerData: { module, memory, ctrl: sab, names, slot: w },
+      });
+      worker.unref();
+      this.workers.push(worker);
+    }
+    // Workers start on their own threads; wait (bounded) until each has instantiated the module.
+    const deadline = Date.now() + 10000;
+    let ready: number;
+    while ((ready = Atomics.load(this.ctrl, CTRL.ready)) < this.threads - 1) {
+      if (Date.now() > deadline) {
+        this.close();
+        throw new Error(`wasm worker pool: only ${ready} of ${this.threads - 1} workers started`);
+      }
+      Atomics.wait(this.ctrl, CTRL.ready, ready, 50);
+    }
+  }
+
+  /**
+   * Runs `jobs[w]` (a function and its arguments) on thread w, job 0 on the calling thread via
+   * `local`; returns when all are done, with each job's return value (0 for none). Fewer jobs than
+   * threads leaves the rest idle.
+   */
+  run(
+    jobs: { fn: string; args: number[] }[],
+    local: (fn: string, args: number[]) => number | void,
+  ): number[] {
+    if (jobs.length > this.threads) throw new Error("wasm worker pool: more jobs than threads");
+    const ctrl = this.ctrl;
+    for (let w = 1; w < this.threads; w++) {
+      const base = slotBase(w);
+      const job = jobs[w];
+      if (job && job.args.length > MAX_ARGS) throw new Error("wasm worker pool: too many arguments");
+      ctrl[base] = job ? this.names.indexOf(job.fn) : -1;
+      if (job) {
+        ctrl[base + 1] = job.args.length;
+        ctrl.set(job.args, base + 2);
+      }
+    }
+    Atomics.store(ctrl, CTRL.error, 0);
+    Atomics.store(ctrl, CTRL.pending, this.threads - 1);
+    Atomics.store(ctrl, CTRL.seq, ++this.seq);
+    Atomics.notify(ctrl, CTRL.seq);
+    const first = jobs[0] ? (local(jobs[0].fn, jobs[0].args) ?? 0) : 0;
+    let p: number;
+    while ((p = Atomics.load(ctrl, CTRL.pending)) !== 0) Atomics.wait(ctrl, CTRL.pending, p);
+    if (Atomics.load(ctrl, CTRL.error) !== 0)
+      throw new Error("wasm worker pool: a kernel trapped in a worker");
+    return jobs.map((_, w) => (w === 0 ? first : ctrl[slotBase(w) + RESULT]));
+  }
+
+  close(): void {
+    for (const w of this.workers) void w.terminate();
+    this.workers.length = 0;
+  }
+}

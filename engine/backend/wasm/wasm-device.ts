@@ -1,0 +1,501 @@
+/**
+ * The fast CPU executor: arrays live in one shared WebAssembly heap; elementwise maps, reductions and
+ * dot_general run as SIMD128 kernels (split across worker threads when large), and every other
+ * primitive runs the reference CPU implementation on views of the heap, its results copied back in.
+ */
+import v8 from "node:v8";
+import type { ShapedArray } from "../../core/aval.js";
+import { Primitive, type ParamsOf } from "../../core/primitive.js";
+import { hostArray, type DType, type TypedArray } from "../../dtype.js";
+import { kernelRulesOf } from "../../primitives/index.js";
+import { stridesOf } from "../../shape.js";
+import type { Device, DeviceBuffer } from "../device.js";
+import { Heap } from "./heap.js";
+import {
+  MR,
+  NR,
+  TRIG_LIMIT,
+  binaryName,
+  buildKernelModule,
+  hasBinary,
+  type BinaryOp,
+  type CompareOp,
+  type Lane,
+  type ReduceOp,
+  type UnaryF32,
+} from "./kernels.js";
+import { WorkerPool } from "./pool.js";
+import { wasmApi, type WasmModule } from "./wasm-api.js";
+
+/** 2 GiB of address space at most (32768 pages of 64 KiB); committed only as the heap grows. */
+const MAX_PAGES = 32768;
+/** Elements (or multiply-adds for matmul) below which a kernel stays on the calling thread. */
+const SPLIT_ELEMENTS = 1 << 17;
+const SPLIT_FLOPS = 1 << 21;
+
+const BYTES: Record<DType, number> = { float32: 4, int32: 4, uint32: 4, bool: 1, float16: 2 };
+
+export class WasmBuffer implements DeviceBuffer {
+  released = false;
+  constructor(
+    readonly device: WasmDevice,
+    readonly ptr: number,
+    readonly bytes: number,
+  ) {}
+}
+
+type Kernel = (...args: number[]) => number | undefined;
+
+const UNARY_PRIMS: Partial<Record<Primitive, UnaryF32>> = {
+  [Primitive.Neg]: "neg",
+  [Primitive.Abs]: "abs",
+  [Primitive.Sqrt]: "sqrt",
+  [Primitive.Rsqrt]: "rsqrt",
+  [Primitive.Floor]: "floor",
+  [Primitive.Ceil]: "ceil",
+  [Primitive.Exp]: "exp",
+  [Primitive.Log]: "log",
+  [Primitive.Sin]: "sin",
+  [Primitive.Cos]: "cos",
+  [Primitive.Tanh]: "tanh",
+  [Primitive.Logistic]: "logistic",
+};
+const BINARY_PRIMS: Partial<Record<Primitive, BinaryOp>> = {
+  [Primitive.Add]: "add",
+  [Primitive.Sub]: "sub",
+  [Primitive.Mul]: "mul",
+  [Primitive.Div]: "div",
+  [Primitive.Max]: "max",
+  [Primitive.Min]: "min",
+};
+const COMPARE_PRIMS: Partial<Record<Primitive, CompareOp>> = {
+  [Primitive.Eq]: "eq",
+  [Primitive.Ne]: "ne",
+  [Primitive.Lt]: "lt",
+  [Primitive.Le]: "le",
+  [Primitive.Gt]: "gt",
+  [Primitive.Ge]: "ge",
+};
+const REDUCE_PRIMS: Partial<Record<Primitive, ReduceOp>> = {
+  [Primitive.ReduceSum]: "sum",
+  [Primitive.ReduceMax]: "max",
+  [Primitive.ReduceMin]: "min",
+};
+
+function laneOf(dtype: DType): Lane | undefined {
+  return dtype === "float32" ? "f32" : dtype === "int32" ? "i32" : dtype === "uint32" ? "u32" : undefined;
+}
+
+/** Counts of kernel dispatches by path, for tests (which kernels really ran). */
+export interface WasmStats {
+  simd: number;
+  fallback: number;
+  parallel: number;
+}
+
+let sharedModule: WasmModule | undefined;
+
+/**
+ * Compiles with V8's optimising tier right away: a kernel runs as one long call, and a call that
+ * starts in the baseline tier (Liftoff) stays there (about 4x slower on matmul). The flag is restored
+ * at once so other modules in the process are compiled as usual.
+ */
+function compileOptimized(bytes: Uint8Array): WasmModule {
+  v8.setFlagsFromString("--no-liftoff");
+  try {
+    return new wasmApi.Module(bytes);
+  } finally {
+    v8.setFlagsFromString("--liftoff");
+  }
+}
+
+export class WasmDevice implements Device {
+  readonly kind = "cpu";
+  readonly heap: Heap;
+  readonly stats: WasmStats = { simd: 0, fallback: 0, parallel: 0 };
+  private readonly module: WasmModule;
+  private readonly kernels: Record<string, Kernel>;
+  private readonly names: string[];
+  private pool: WorkerPool | undefined;
+  private poolFailed = false;
+
+  constructor(
+    readonly id = "wasm:0",
+    /** Threads for large kernels (the calling thread included); 1 keeps everything on this thread. */
+    private threads?: number,
+  ) {
+    this.heap = new Heap(MAX_PAGES);
+    sharedModule ??= compileOptimized(buildKernelModule(MAX_PAGES));
+    this.module = sharedModule;
+    const instance = new wasmApi.Instance(this.module, { env: { memory: this.heap.memory } });
+    this.kernels = instance.exports as Record<string, Kernel>;
+    this.names = Object.keys(instance.exports);
+  }
+
+  /** Sets the number of threads large kernels use (1 = this thread only); restarts the pool. */
+  setThreads(threads: number | undefined): void {
+    this.releaseWorkers();
+    this.threads = threads;
+    this.poolFailed = false;
+  }
+
+  /** Terminates the worker threads (started again on the next large kernel). */
+  releaseWorkers(): void {
+    this.pool?.close();
+    this.pool = undefined;
+  }
+
+  upload(host: TypedArray): DeviceBuffer {
+    const b = this.allocBuffer(host.byteLength);
+    this.bytesAt(b.ptr, host.byteLength).set(new Uint8Array(host.buffer, host.byteOffset, host.byteLength));
+    return b;
+  }
+
+  execute<P extends Primitive>(
+    prim: P,
+    inputs: DeviceBuffer[],
+    inAvals: ShapedArray[],
+    outAvals: ShapedArray[],
+    params: ParamsOf<P>,
+  ): DeviceBuffer[] {
+    const ins = inputs.map((b) => this.own(b));
+    const fast = this.fast(prim, ins, inAvals, outAvals, params);
+    if (fast) {
+      this.stats.simd++;
+      return fast;
+    }
+    this.stats.fallback++;
+    const outs = kernelRulesOf(prim).cpu(
+      ins.map((b, k) => this.view(b, inAvals[k])),
+      inAvals,
+      outAvals,
+      params,
+    );
+    return outs.map((a) => this.upload(a));
+  }
+
+  read(buffer: DeviceBuffer, aval: ShapedArray): Promise<TypedArray> {
+    return Promise.resolve(this.readSync(buffer, aval));
+  }
+
+  readSync(buffer: DeviceBuffer, aval: ShapedArray): TypedArray {
+    // An ordinary (unshared) copy. TypedArray.slice/set out of shared memory copy element by
+    // element in V8 (slow); Buffer.copy is a memcpy.
+    const b = this.own(buffer);
+    const out = hostArray(aval.dtype, aval.size);
+    if (out.byteLength > 0)
+      Buffer.from(this.heap.buffer, b.ptr, out.byteLength).copy(
+        Buffer.from(out.buffer, out.byteOffset, out.byteLength),
+      );
+    return out;
+  }
+
+  release(buffer: DeviceBuffer): void {
+    const b = this.own(buffer);
+    if (b.released) return;
+    b.released = true;
+    this.heap.release(b.ptr, b.bytes);
+  }
+
+  synchronize(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** A typed-array view of a buffer on the heap (valid until the heap grows). */
+  view(b: WasmBuffer, aval: ShapedArray): TypedArray {
+    const buf = this.heap.buffer;
+    switch (aval.dtype) {
+      case "float32":
+        return new Float32Array(buf, b.ptr, aval.size);
+      case "int32":
+        return new Int32Array(buf, b.ptr, aval.size);
+      case "uint32":
+        return new Uint32Array(buf, b.ptr, aval.size);
+      case "bool":
+        return new Uint8Array(buf, b.ptr, aval.size);
+      case "float16":
+        return new Uint16Array(buf, b.ptr, aval.size);
+    }
+  }
+
+  private bytesAt(ptr: number, n: number): Uint8Array {
+    return new Uint8Array(this.heap.buffer, ptr, n);
+  }
+
+  private allocBuffer(bytes: number): WasmBuffer {
+    return new WasmBuffer(this, this.heap.alloc(bytes), bytes);
+  }
+
+  private alloc(aval: ShapedArray): WasmBuffer {
+    return this.allocBuffer(aval.size * BYTES[aval.dtype]);
+  }
+
+  private own(buffer: DeviceBuffer): WasmBuffer {
+    if (!(buffer instanceof WasmBuffer) || buffer.device !== this)
+      throw new Error(`${this.id} was given a buffer of ${buffer.device.id}`);
+    if (buffer.released) throw new Error(`${this.id}: a released buffer was used`);
+    return buffer;
+  }
+
+  private workerPool(): WorkerPool | undefined {
+    if (this.pool || this.poolFailed) return this.pool;
+    const threads = this.threads ?? undefined;
+    if (threads === 1) return undefined;
+    try {
+      this.pool = new WorkerPool(this.module, this.heap.memory, this.names, threads);
+      if (this.pool.threads === 1) {
+        this.pool.close();
+        this.pool = undefined;
+        this.poolFailed = true;
+      }
+    } catch {
+      this.poolFailed = true;
+    }
+    return this.pool;
+  }
+
+  /**
+   * Calls a kernel over [0, n) split into aligned chunks, in parallel when `work` is large; returns
+   * whether any call returned nonzero (the sin/cos kernels' out-of-range flag).
+   */
+  private split(
+    n: number,
+    work: number,
+    threshold: number,
+    call: (start: number, count: number) => [string, number[]],
+  ): boolean {
+    const pool = work >= threshold ? this.workerPool() : undefined;
+    if (!pool) {
+      const [fn, args] = call(0, n);
+      return (this.kernels[fn](...args) ?? 0) !== 0;
+    }
+    this.stats.parallel++;
+    const t = pool.threads;
+    const chunk = Math.ceil(n / t / 4) * 4;
+    const jobs: { fn: string; args: number[] }[] = [];
+    for (let s = 0; s < n; s += chunk) {
+      const [fn, args] = call(s, Math.min(chunk, n - s));
+      jobs.push({ fn, args });
+    }
+    return pool.run(jobs, (fn, args) => this.kernels[fn](...args)).some((r) => r !== 0);
+  }
+
+  /** The SIMD path when one applies, else undefined (the caller falls back). */
+  private fast(
+    prim: Primitive,
+    ins: WasmBuffer[],
+    inAvals: ShapedArray[],
+    outAvals: ShapedArray[],
+    params: unknown,
+  ): WasmBuffer[] | undefined {
+    const out = outAvals[0];
+    const unary = UNARY_PRIMS[prim];
+    if (unary) {
+      const lane = laneOf(out.dtype);
+      const fn =
+        lane === "f32"
+          ? `un_${unary}_f32`
+          : lane === "i32" && (unary === "neg" || unary === "abs")
+            ? `un_${unary}_i32`
+            : undefined;
+      if (!fn) return undefined;
+      const y = this.alloc(out);
+      const [x] = ins;
+      const flagged = this.split(out.size, out.size, SPLIT_ELEMENTS / 4, (s, c) => [
+        fn,
+        [x.ptr + 4 * s, y.ptr + 4 * s, c],
+      ]);
+      if (flagged) {
+        // Arguments too large for the vector range reduction: the exact result from Math.
+        const xs = this.view(x, inAvals[0]);
+        const ys = this.view(y, out);
+        const f = unary === "sin" ? Math.sin : Math.cos;
+        for (let i = 0; i < xs.length; i++) if (Math.abs(xs[i]) > TRIG_LIMIT) ys[i] = f(xs[i]);
+      }
+      return [y];
+    }
+    const binary = BINARY_PRIMS[prim];
+    if (binary) {
+      const lane = laneOf(out.dtype);
+      if (!lane || !hasBinary(lane, binary) || inAvals[0].dtype !== inAvals[1].dtype) return undefined;
+      const mode = this.mode(inAvals, out);
+      if (!mode) return undefined;
+      const fn = binaryName(lane, binary, mode);
+      const [a, b] = ins;
+      const y = this.alloc(out);
+      const sa = mode === "sv" ? 0 : 4;
+      const sb = mode === "vs" ? 0 : 4;
+      this.split(out.size, out.size, SPLIT_ELEMENTS, (s, c) => [
+        fn,
+        [a.ptr + sa * s, b.ptr + sb * s, y.ptr + 4 * s, c],
+      ]);
+      return [y];
+    }
+    const compare = COMPARE_PRIMS[prim];
+    if (compare) {
+      const lane = laneOf(inAvals[0].dtype);
+      if (!lane || inAvals[0].dtype !== inAvals[1].dtype) return undefined;
+      const mode = this.mode(inAvals, out);
+      if (!mode) return undefined;
+      const [a, b] = ins;
+      const y = this.alloc(out);
+      const sa = mode === "sv" ? 0 : 4;
+      const sb = mode === "vs" ? 0 : 4;
+      this.split(out.size, out.size, SPLIT_ELEMENTS, (s, c) => [
+        `cmp_${compare}_${lane}`,
+        [a.ptr + sa * s, sa, b.ptr + sb * s, sb, y.ptr + s, c],
+      ]);
+      return [y];
+    }
+    if (prim === Primitive.SelectN) {
+      const [pred, c0, c1] = inAvals;
+      if (inAvals.length !== 3 || pred.dtype !== "bool" || BYTES[c0.dtype] !== 4) return undefined;
+      const sp = pred.size === out.size ? 1 : 0;
+      const [p, x0, x1] = ins;
+      const y = this.alloc(out);
+      void c1;
+      this.split(out.size, out.size, SPLIT_ELEMENTS, (s, c) => [
+        "select32",
+        [p.ptr + sp * s, sp, x0.ptr + 4 * s, x1.ptr + 4 * s, y.ptr + 4 * s, c],
+      ]);
+      return [y];
+    }
+    const reduce = REDUCE_PRIMS[prim];
+    if (reduce)
+      return this.reduce(reduce, ins[0], inAvals[0], out, (params as { axes: readonly number[] }).axes);
+    if (prim === Primitive.DotGeneral)
+      return this.dot(ins, inAvals, out, params as ParamsOf<Primitive.DotGeneral>);
+    return undefined;
+  }
+
+  /** Which operand is a broadcast scalar (the reference map2 semantics: size 1 against full size). */
+  private mode(inAvals: ShapedArray[], out: ShapedArray): "vv" | "vs" | "sv" | undefined {
+    const [a, b] = inAvals.map((x) => x.size);
+    if (a === out.size && b === out.size) return "vv";
+    if (a === out.size && b === 1) return "vs";
+    if (a === 1 && b === out.size) return "sv";
+    return undefined;
+  }
+
+  /** Reductions over a trailing run of axes (rows x n), including all axes. */
+  private reduce(op: ReduceOp, x: WasmBuffer, xa: ShapedArray, out: ShapedArray, axes: readonly number[]) {
+    const lane = laneOf(xa.dtype);
+    if (!lane) return undefined;
+    const sorted = [...axes].sort((p, q) => p - q);
+    const r = xa.ndim;
+    if (sorted.length === 0 || !sorted.every((d, j) => d === r - sorted.length + j)) return undefined;
+    const fn = `red_${op}_${lane === "u32" && op === "sum" ? "i32" : lane}`;
+    const rows = out.size;
+    const n = rows === 0 ? 0 : xa.size / rows;
+    const y = this.alloc(out);
+    const pool = xa.size >= SPLIT_ELEMENTS ? this.workerPool() : undefined;
+    if (pool && rows >= pool.threads) {
+      this.split(rows, xa.size, SPLIT_ELEMENTS, (s, c) => [fn, [x.ptr + 4 * s * n, y.ptr + 4 * s, c, n]]);
+    } else if (pool && rows === 1) {
+      // One long row: partial results per thread into scratch, then one more pass over them.
+      this.stats.parallel++;
+      const t = pool.threads;
+      const scratch = this.heap.alloc(4 * t);
+      const chunk = Math.ceil(n / t / 4) * 4;
+      const jobs: { fn: string; args: number[] }[] = [];
+      for (let w = 0; w < t; w++) {
+        const s = Math.min(n, w * chunk);
+        jobs.push({ fn, args: [x.ptr + 4 * s, scratch + 4 * w, 1, Math.min(chunk, n - s)] });
+      }
+      pool.run(jobs, (f, args) => this.kernels[f](...args));
+      this.kernels[fn](scratch, y.ptr, 1, t);
+      this.heap.release(scratch, 4 * t);
+    } else {
+      this.kernels[fn](x.ptr, y.ptr, rows, n);
+    }
+    return [y];
+  }
+
+  /**
+   * dot_general on float32 as batches of (M x K) . (K x N): each operand's free and contracting dims
+   * must collapse to one stride each (any order, so transposed operands need no copy); A is packed
+   * row-major and B into 8-wide column panels, the 4 x 8 tiles are split by rows across threads.
+   */
+  private dot(
+    ins: WasmBuffer[],
+    [lhs, rhs]: ShapedArray[],
+    out: ShapedArray,
+    params: ParamsOf<Primitive.DotGeneral>,
+  ) {
+    if (lhs.dtype !== "float32" || out.dtype !== "float32") return undefined;
+    const [[lc, rc], [lb, rb]] = params.dimension_numbers;
+    const sl = stridesOf(lhs.shape);
+    const sr = stridesOf(rhs.shape);
+    const lFree = lhs.shape.map((_, d) => d).filter((d) => !lc.includes(d) && !lb.includes(d));
+    const rFree = rhs.shape.map((_, d) => d).filter((d) => !rc.includes(d) && !rb.includes(d));
+    const am = collapse(lFree, lhs.shape, sl);
+    const ak = collapse(lc, lhs.shape, sl);
+    const bk = collapse(rc, rhs.shape, sr);
+    const bn = collapse(rFree, rhs.shape, sr);
+    if (!am || !ak || !bk || !bn) return undefined;
+    const [M, rsA] = am;
+    const [K, csA] = ak;
+    const [, ksB] = bk;
+    const [N, nsB] = bn;
+    const y = this.alloc(out);
+    const batchShape = lb.map((d) => lhs.shape[d]);
+    const batches = batchShape.reduce((p, q) => p * q, 1);
+    if (out.size === 0) return [y];
+    if (K === 0) {
+      new Float32Array(this.heap.buffer, y.ptr, out.size).fill(0);
+      return [y];
+    }
+    const Mp = Math.ceil(M / MR) * MR;
+    const Np = Math.ceil(N / NR) * NR;
+    const pa = this.heap.alloc(4 * Mp * K);
+    const pb = this.heap.alloc(4 * Np * K);
+    const pc = this.heap.alloc(4 * Mp * Np);
+    const bs = stridesOf(batchShape);
+    const pool = M * N * K >= SPLIT_FLOPS && Mp >= 2 * MR ? this.workerPool() : undefined;
+    for (let bi = 0; bi < batches; bi++) {
+      let offA = 0;
+      let offB = 0;
+      for (let j = 0; j < lb.length; j++) {
+        const c = Math.floor(bi / bs[j]) % batchShape[j];
+        offA += c * sl[lb[j]];
+        offB += c * sr[rb[j]];
+      }
+      this.kernels.pack_a(ins[0].ptr + 4 * offA, rsA, csA, pa, M, Mp, K);
+      this.kernels.pack_b(ins[1].ptr + 4 * offB, ksB, nsB, pb, K, N, Np);
+      if (pool) {
+        this.stats.parallel++;
+        const t = pool.threads;
+        const chunk = Math.ceil(Mp / t / MR) * MR;
+        const jobs: { fn: string; args: number[] }[] = [];
+        for (let s = 0; s < Mp; s += chunk)
+          jobs.push({ fn: "matmul", args: [pa, pb, pc, K, Np, s, Math.min(Mp, s + chunk)] });
+        pool.run(jobs, (f, args) => this.kernels[f](...args));
+      } else {
+        this.kernels.matmul(pa, pb, pc, K, Np, 0, Mp);
+      }
+      this.kernels.copy2d(pc, Np, y.ptr + 4 * bi * M * N, M, N);
+    }
+    this.heap.release(pa, 4 * Mp * K);
+    this.heap.release(pb, 4 * Np * K);
+    this.heap.release(pc, 4 * Mp * Np);
+    return [y];
+  }
+}
+
+/**
+ * The size and single element stride of a group of dims read in the given order, if they collapse
+ * (each stride equals the next one's stride times its size; size-1 dims are ignored).
+ */
+function collapse(
+  dims: readonly number[],
+  shape: readonly number[],
+  strides: readonly number[],
+): [number, number] | undefined {
+  const ds = dims.filter((d) => shape[d] !== 1);
+  const size = dims.reduce((p, d) => p * shape[d], 1);
+  if (ds.length === 0) return [size, 0];
+  for (let j = 0; j + 1 < ds.length; j++) {
+    if (strides[ds[j]] !== strides[ds[j + 1]] * shape[ds[j + 1]]) return undefined;
+  }
+  return [size, strides[ds[ds.length - 1]]];
+}

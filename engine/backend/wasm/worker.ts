@@ -1,0 +1,38 @@
+/**
+ * A pool worker: instantiates the kernel module over the shared heap, then waits on the control
+ * word for jobs (function index and arguments in its own slot) and reports completion atomically.
+ */
+import { workerData } from "node:worker_threads";
+import { wasmApi, type WasmMemory, type WasmModule } from "./wasm-api.js";
+import { CTRL, RESULT, slotBase } from "./pool-protocol.js";
+
+interface Data {
+  module: WasmModule;
+  memory: WasmMemory;
+  ctrl: SharedArrayBuffer;
+  names: string[];
+  slot: number;
+}
+
+const { module, memory, ctrl: sab, names, slot } = workerData as Data;
+const instance = new wasmApi.Instance(module, { env: { memory } });
+const fns = names.map((n) => instance.exports[n] as (...args: number[]) => number | undefined);
+const ctrl = new Int32Array(sab);
+Atomics.add(ctrl, CTRL.ready, 1);
+Atomics.notify(ctrl, CTRL.ready);
+let seq = 0;
+for (;;) {
+  Atomics.wait(ctrl, CTRL.seq, seq);
+  seq = Atomics.load(ctrl, CTRL.seq);
+  const base = slotBase(slot);
+  const fn = ctrl[base];
+  if (fn >= 0) {
+    try {
+      const r = fns[fn](...Array.from(ctrl.subarray(base + 2, base + 2 + ctrl[base + 1])));
+      ctrl[base + RESULT] = typeof r === "number" ? r : 0;
+    } catch {
+      Atomics.store(ctrl, CTRL.error, 1);
+    }
+  }
+  if (Atomics.sub(ctrl, CTRL.pending, 1) === 1) Atomics.notify(ctrl, CTRL.pending);
+}
