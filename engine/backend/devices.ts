@@ -8,7 +8,10 @@ import { WasmDevice } from "./wasm/wasm-device.js";
 
 // [wasm] the CPU device is the WebAssembly SIMD executor (created on first use: compiling its
 // kernels takes a moment); the reference interpreter stays available as `cpu-reference`.
-const cpuReference = new CpuDevice("cpu-reference:0");
+// Created on first use too: the module graph has cycles (devices → cpu-device → primitives → ... →
+// devices), so a class may not be initialised yet while this module's top level runs.
+let cpuReferenceDevice: CpuDevice | undefined;
+const cpuReference = (): CpuDevice => (cpuReferenceDevice ??= new CpuDevice("cpu-reference:0"));
 let wasm: WasmDevice | undefined;
 let wasmUnavailable = false;
 /** The WebAssembly SIMD CPU executor (`cpu`, also named `wasm` / `cpu-wasm`). */
@@ -17,12 +20,12 @@ export function wasmDevice(): WasmDevice {
 }
 /** The CPU device: the wasm executor, or the reference one where WebAssembly SIMD is missing. */
 function cpuDevice(): Device {
-  if (wasmUnavailable) return cpuReference;
+  if (wasmUnavailable) return cpuReference();
   try {
     return wasmDevice();
   } catch {
     wasmUnavailable = true;
-    return cpuReference;
+    return cpuReference();
   }
 }
 // [end wasm]
@@ -31,7 +34,7 @@ let webgpuUnavailable: string | undefined;
 let current: Device | undefined;
 
 export function devices(): Device[] {
-  return webgpu ? [webgpu, cpuDevice(), cpuReference] : [cpuDevice(), cpuReference];
+  return webgpu ? [webgpu, cpuDevice(), cpuReference()] : [cpuDevice(), cpuReference()];
 }
 
 /** Why WebGPU is not in `devices()`, if it was tried and is not. */
@@ -44,7 +47,7 @@ export function getDevice(name: DeviceKind | string): Device {
   // [wasm] device names
   if (kind === "cpu") return cpuDevice();
   if (kind === "wasm" || kind === "cpu-wasm") return wasmDevice();
-  if (kind === "cpu-reference") return cpuReference;
+  if (kind === "cpu-reference") return cpuReference();
   // [end wasm]
   if (kind === "webgpu" || kind === "gpu") {
     if (webgpu) return webgpu;
