@@ -37,6 +37,16 @@ function twoCellNotebook(dir: string): string {
         outputs: [],
         source: "jnp.add(v, jnp.mul(v, 10))",
       },
+      {
+        cell_type: "code",
+        id: "c3",
+        metadata: {},
+        execution_count: null,
+        outputs: [],
+        // A type error: a warning in the cell's outputs (the kernel type-checks while the cell runs,
+        // and its idle waits for the check), and the cell still runs.
+        source: "const label: string = v.size;\nlabel",
+      },
     ],
   };
   const file = path.join(dir, "two-cells.ipynb");
@@ -54,6 +64,13 @@ function checkOutputs(file: string): void {
   );
   assert.equal(cells[1].outputs?.[0].output_type, "execute_result");
   assert.equal(text(cells[1].outputs?.[0].data?.["text/plain"]), "Array([11., 22., 33.], dtype=float32)");
+  const warning = cells[2].outputs?.find((o) => o.output_type === "stream");
+  assert.match(
+    String(text(warning?.text)),
+    /^TypeScript: line 1, column 7: Type 'number' is not assignable to type 'string'/,
+  );
+  const result = cells[2].outputs?.find((o) => o.output_type === "execute_result");
+  assert.equal(text(result?.data?.["text/plain"]), "3");
 }
 
 /**
