@@ -34,7 +34,11 @@ type LocalHandler = (msg: Message, channel: Channel) => Promise<void>;
 /** Requests the main thread handles (they touch the user's state), queued in arrival order. */
 const FORWARDED = new Set(["execute_request", "comm_open", "comm_msg", "comm_close", "comm_info_request"]);
 
-/** Sends on one socket strictly one message at a time (zeromq allows one pending send per socket). */
+/**
+ * Sends on one socket strictly one message at a time (zeromq allows one pending send per socket), in
+ * the order of the calls: callers need not wait for a send to keep order (a request's busy status and
+ * execute_input go out before its outputs without holding the request up).
+ */
 class SerialSender {
   private tail: Promise<void> = Promise.resolve();
   constructor(private readonly socket: zmq.Writable) {}
@@ -159,7 +163,7 @@ class ProtocolThread {
   }
 
   private async handleLocally(msg: Message, channel: Channel): Promise<void> {
-    await this.publish("status", { execution_state: "busy" }, msg);
+    void this.publish("status", { execution_state: "busy" }, msg);
     try {
       const handler = this.handlers[msg.header.msg_type];
       if (handler) await handler(msg, channel);
@@ -203,7 +207,7 @@ class ProtocolThread {
   }
 
   private async runOnMain(msg: Message, channel: Channel): Promise<void> {
-    await this.publish("status", { execution_state: "busy" }, msg);
+    void this.publish("status", { execution_state: "busy" }, msg);
     const content = { ...msg.content };
     if (msg.header.msg_type === "execute_request") {
       const silent = Boolean(content.silent);
@@ -217,7 +221,7 @@ class ProtocolThread {
     const code = String(content.code ?? "");
     const checking = msg.header.msg_type === "execute_request" && !content.silent && code.trim() !== "";
     if (msg.header.msg_type === "execute_request" && !content.silent)
-      await this.publish("execute_input", { code, execution_count: content.execution_count }, msg);
+      void this.publish("execute_input", { code, execution_count: content.execution_count }, msg);
     if (checking && this.typecheck === "strict" && !code.trimStart().startsWith("%")) {
       // %typecheck strict: a cell with type errors does not run.
       const errors = await this.language.typeErrors(code);
