@@ -9,6 +9,9 @@ interface KernelMeasure {
   kernel: string;
   start_s: number;
   trivial_cell_ms: number;
+  trivial_cell_idle_ms: number;
+  varied_cell_ms: number;
+  varied_cell_idle_ms: number;
   complete_ms: number;
   toplevel_loop_ms: number;
   function_loop_ms: number;
@@ -26,7 +29,10 @@ export function kernelRows(): Row[] {
   // tslab's kernelspec runs `tslab` from PATH.
   const env = {
     ...process.env,
-    JUPYTER_PATH: path.join(prefix, "share/jupyter"),
+    // The caller's JUPYTER_PATH stays (after tslab's prefix): it may name the vmaplab kernel to measure.
+    JUPYTER_PATH: [path.join(prefix, "share/jupyter"), process.env.JUPYTER_PATH]
+      .filter(Boolean)
+      .join(path.delimiter),
     PATH: `${path.join(root, "node_modules/.bin")}:${process.env.PATH ?? ""}`,
   };
   const tslab = path.join(root, "node_modules/tslab/bin/tslab");
@@ -56,6 +62,13 @@ export function kernelRows(): Row[] {
   return [
     row("kernel start → kernel_info reply", ours.start_s, theirs?.start_s, 1000),
     row("trivial cell `1+1` round trip (median of 50)", ours.trivial_cell_ms, theirs?.trivial_cell_ms),
+    row("trivial cell `1+1` to idle (median of 50)", ours.trivial_cell_idle_ms, theirs?.trivial_cell_idle_ms),
+    row("trivial cells `i+1`, a new text each, round trip", ours.varied_cell_ms, theirs?.varied_cell_ms),
+    row(
+      "trivial cells `i+1`, a new text each, to idle",
+      ours.varied_cell_idle_ms,
+      theirs?.varied_cell_idle_ms,
+    ),
     row("completion request (median of 20)", ours.complete_ms, theirs?.complete_ms),
     row("loop of 2e6 over top-level variables", ours.toplevel_loop_ms, theirs?.toplevel_loop_ms),
     {

@@ -46,8 +46,8 @@ function writeKernelspec(dir: string, displayName = "TypeScript (vmaplab)"): voi
     argv: [process.execPath, script, "kernel", "-f", "{connection_file}"],
     display_name: displayName,
     language: "typescript",
-    // Interrupts come as interrupt_request messages: they stop even a synchronous loop in any part
-    // of a cell (a SIGINT cannot reach a busy main thread after an await).
+    // Interrupts come as interrupt_request messages (they also work where signals do not: remote
+    // kernels, Windows); a SIGINT stops a cell just as well.
     interrupt_mode: "message",
     // Dawn (the WebGPU executor) needs a runtime directory.
     env: {

@@ -33,6 +33,8 @@ const CELL_FRAME = /((?:cell|user_expression)\[[^\]]+\]):(\d+):(\d+)/;
 const KERNEL_DIR = path.dirname(fileURLToPath(import.meta.url));
 
 export class Evaluator {
+  /** Whether a SIGINT stops a cell's synchronous first part (see Kernel.onSigint). */
+  breakOnSigint = true;
   /** Names cells have declared (as script-scope `let`s) so far. */
   private readonly declared = new Set<string>();
   /** The user's names since the last `%reset` (script-scope bindings cannot be removed, only cleared). */
@@ -90,6 +92,10 @@ export class Evaluator {
 
   async run(source: string, cellName: string): Promise<CellResult> {
     const { transformCell } = await loadTransformer();
+    // A cell whose JavaScript was terminated (interrupted in a synchronous loop) never got back
+    // here, but its prologue had declared its names: those with a setter exist.
+    for (const name of Object.keys((globalThis as Record<string, unknown>)[SETTERS] as object))
+      this.declared.add(name);
     const cell = transformCell(rewriteMagics(source), `${cellName}.ts`, this.declared);
     this.maps.set(cellName, {
       // Parsed only when an error needs it (most cells never throw).
@@ -98,10 +104,13 @@ export class Evaluator {
       lineCount: cell.lineCount,
     });
     const script = new vm.Script(cell.code, { filename: cellName });
-    // breakOnSigint: an interrupt (SIGINT) stops a synchronous loop in the cell's first part.
+    // breakOnSigint: a SIGINT stops a synchronous loop in the cell's first part.
     let running: Promise<unknown>;
     try {
-      running = script.runInThisContext({ displayErrors: false, breakOnSigint: true }) as Promise<unknown>;
+      running = script.runInThisContext({
+        displayErrors: false,
+        breakOnSigint: this.breakOnSigint,
+      }) as Promise<unknown>;
     } catch (e) {
       // Interrupted: the script's bindings were made before its code ran.
       if ((e as { code?: string }).code === "ERR_SCRIPT_EXECUTION_INTERRUPTED") this.remember(cell.declared);

@@ -12,7 +12,7 @@ import { Evaluator } from "./evaluator.js";
 import { StreamCapture } from "./stream-capture.js";
 import {
   SHARED_HEADER_BYTES,
-  SIGINT_TARGET,
+  SIGINT_WATCHED,
   STDIN_BYTES,
   STDIN_INTERRUPTED,
   STDIN_WAITING,
@@ -175,11 +175,14 @@ export class Kernel {
     }
   }
 
-  /** A SIGINT meant for this cell (from Jupyter, or the protocol thread's escalation) interrupts it. */
+  /**
+   * A SIGINT (Jupyter's interrupt_mode "signal") interrupts the running cell. The protocol thread
+   * watches for it and stops any cell, even one in a synchronous loop; only where it cannot, this
+   * handler (for a cell waiting on a promise) and vm's breakOnSigint (a synchronous loop in the
+   * cell's first part) do. The listener also keeps the signal from ending the process.
+   */
   private onSigint(): void {
-    const target = Atomics.exchange(this.shared, SIGINT_TARGET, 0);
-    if (this.running && (target === 0 || target === this.running.request.seq))
-      this.running.interrupt(new KeyboardInterrupt());
+    if (!Atomics.load(this.shared, SIGINT_WATCHED)) this.running?.interrupt(new KeyboardInterrupt());
   }
 
   private async handle(request: RequestToMain): Promise<void> {
@@ -229,7 +232,7 @@ export class Kernel {
     const count = c.execution_count;
     const silent = Boolean(c.silent);
     this.allowStdin = c.allow_stdin !== false;
-    if (!silent) this.enqueue("execute_input", { code, execution_count: count });
+    // (The protocol thread has published execute_input.)
     const reply = (content: JsonObject) => {
       this.outputs = this.outputs.then(() =>
         this.post({ kind: "reply", parent: request.id, msgType: "execute_reply", content }),
@@ -263,7 +266,8 @@ export class Kernel {
     const interrupted = new Promise<never>((_, reject) => (interrupt = reject));
     interrupted.catch(() => {});
     this.running = { request, interrupt };
-    Atomics.store(this.shared, SIGINT_TARGET, 0);
+    // (vm's SIGINT watchdog takes over the signal handler for a while: not while another thread watches it.)
+    this.evaluator.breakOnSigint = !Atomics.load(this.shared, SIGINT_WATCHED);
     return Promise.race([body(), interrupted]);
   }
 

@@ -62,8 +62,12 @@ export interface CompleteResult {
 
 export class LanguageTools {
   private readonly files = new Map<string, { text: string; version: number }>();
+  /** File names of the remembered cells, newest first (each cell keeps its file: unchanged files are not re-parsed). */
   private cells: string[] = [];
+  private cellCount = 0;
   private readonly service: ts.LanguageService;
+  private readonly libraries = new Map<string, ts.IScriptSnapshot>();
+  private readonly resolutions: ts.ModuleResolutionCache;
 
   /**
    * `engineTypes`: the engine's .d.ts; `scopeNames`: the engine exports every cell sees without an
@@ -103,15 +107,25 @@ export class LanguageTools {
       // Only import/export make a module: cells are scripts sharing one global scope.
       moduleDetection: ts.ModuleDetectionKind.Legacy,
     };
-    const host: ts.LanguageServiceHost = {
+    // getModuleResolutionCache is part of TypeScript's internal host interface (used when the host
+    // resolves modules itself); without it, we only lose speed.
+    const host: ts.LanguageServiceHost & { getModuleResolutionCache(): ts.ModuleResolutionCache } = {
       getCompilationSettings: () => options,
-      getScriptFileNames: () => [PRELUDE, ...this.cellNames(), CURRENT],
+      getScriptFileNames: () => [PRELUDE, ...this.cells, CURRENT],
       getScriptVersion: (f) => String(this.files.get(f)?.version ?? 0),
       getScriptSnapshot: (f) => {
         const own = this.files.get(f);
         if (own) return ts.ScriptSnapshot.fromString(own.text);
-        const text = ts.sys.readFile(f);
-        return text === undefined ? undefined : ts.ScriptSnapshot.fromString(text);
+        // Library and package files do not change while the kernel runs: read each once (the
+        // service asks for every file's snapshot whenever a cell's text changes).
+        let snapshot = this.libraries.get(f);
+        if (!snapshot) {
+          const text = ts.sys.readFile(f);
+          if (text === undefined) return undefined;
+          snapshot = ts.ScriptSnapshot.fromString(text);
+          this.libraries.set(f, snapshot);
+        }
+        return snapshot;
       },
       getCurrentDirectory: () => process.cwd(),
       getDefaultLibFileName: (o) => ts.getDefaultLibFilePath(o),
@@ -120,15 +134,32 @@ export class LanguageTools {
       readDirectory: ts.sys.readDirectory,
       directoryExists: (d) => d === DIR || ts.sys.directoryExists(d),
       getDirectories: ts.sys.getDirectories,
+      // One module resolution cache for the whole session: without it every program (one per change
+      // of a cell's text) reads the package.json of every library file again (for NodeNext's formats).
+      getModuleResolutionCache: () => this.resolutions,
+      resolveModuleNameLiterals: (literals, containingFile, redirected, opts, containingSourceFile) =>
+        literals.map((literal) =>
+          ts.resolveModuleName(
+            literal.text,
+            containingFile,
+            opts,
+            host,
+            this.resolutions,
+            redirected,
+            ts.getModeForUsageLocation(containingSourceFile, literal, opts),
+          ),
+        ),
     };
+    this.resolutions = ts.createModuleResolutionCache(process.cwd(), (f) => f, options);
     this.service = ts.createLanguageService(host, ts.createDocumentRegistry());
   }
 
   /** Remembers a cell that ran successfully. */
   addCell(code: string): void {
-    this.cells.unshift(globalizeImports(code).text);
-    this.cells = this.cells.slice(0, MAX_CELLS);
-    this.cells.forEach((text, i) => this.set(`${DIR}/cell${i}.ts`, text));
+    const name = `${DIR}/cell${this.cellCount++}.ts`;
+    this.set(name, globalizeImports(code).text);
+    this.cells.unshift(name);
+    for (const old of this.cells.splice(MAX_CELLS)) this.files.delete(old);
   }
 
   complete(code: string, cursor: number): CompleteResult {
@@ -189,13 +220,11 @@ export class LanguageTools {
       });
   }
 
-  private cellNames(): string[] {
-    return this.cells.map((_, i) => `${DIR}/cell${i}.ts`);
-  }
-
   private set(name: string, text: string): void {
     const old = this.files.get(name);
     if (old?.text === text) return;
     this.files.set(name, { text, version: (old?.version ?? 0) + 1 });
+    // A new import: resolve afresh (a package may have been installed since a failed resolution).
+    if (text.includes("import(")) this.resolutions?.clear();
   }
 }

@@ -5,16 +5,16 @@
  * semantics). Dispatch is a table from msg_type to handler, as in ipykernel's kernelbase.
  */
 import { Session } from "node:inspector";
+import { constants as osConstants } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import * as zmq from "zeromq";
 import { endpoint, readConnectionFile } from "./connection.js";
 import { HistoryStore } from "./history-store.js";
 import { log } from "./log.js";
-import { rewriteMagics } from "./magic-syntax.js";
-import type { LanguageTools } from "./language-tools.js";
+import { LanguageClient } from "./language-client.js";
 import {
   SHARED_HEADER_BYTES,
-  SIGINT_TARGET,
+  SIGINT_WATCHED,
   STDIN_BYTES,
   STDIN_INTERRUPTED,
   STDIN_REPLIED,
@@ -25,12 +25,20 @@ import {
 import { InvalidSignatureError, PROTOCOL_VERSION, Wire, type JsonObject, type Message } from "./wire.js";
 
 type Channel = "shell" | "control";
+/** Node's internal libuv signal watcher (process.binding("signal_wrap")). */
+interface SignalWrapBinding {
+  Signal: new () => { onsignal: (signum: number) => void; start(signum: number): number; unref(): void };
+}
 type LocalHandler = (msg: Message, channel: Channel) => Promise<void>;
 
 /** Requests the main thread handles (they touch the user's state), queued in arrival order. */
 const FORWARDED = new Set(["execute_request", "comm_open", "comm_msg", "comm_close", "comm_info_request"]);
 
-/** Sends on one socket strictly one message at a time (zeromq allows one pending send per socket). */
+/**
+ * Sends on one socket strictly one message at a time (zeromq allows one pending send per socket), in
+ * the order of the calls: callers need not wait for a send to keep order (a request's busy status and
+ * execute_input go out before its outputs without holding the request up).
+ */
 class SerialSender {
   private tail: Promise<void> = Promise.resolve();
   constructor(private readonly socket: zmq.Writable) {}
@@ -42,6 +50,12 @@ class SerialSender {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * How long a finished cell's idle waits for its type check at most. A check takes a few ms, but right
+ * after start the language service may still be loading (once, about a second): waiting for it gives
+ * a notebook run at once the same warnings as one run later.
+ */
+const TYPECHECK_GRACE_MS = 5000;
 
 class ProtocolThread {
   private readonly data = workerData as ProtocolThreadData;
@@ -61,21 +75,22 @@ class ProtocolThread {
   private readonly history = new HistoryStore(this.data.historyFile);
   private readonly shared = new Int32Array(this.data.sharedBuffer, 0, SHARED_HEADER_BYTES / 4);
   private readonly stdinBytes = new Uint8Array(this.data.sharedBuffer, SHARED_HEADER_BYTES, STDIN_BYTES);
-  private language: LanguageTools | undefined;
-  private languageLoading: Promise<LanguageTools> | undefined;
+  /** The TypeScript language service, in a thread of its own (language-thread.ts). */
+  private readonly language = new LanguageClient({
+    engineTypes: this.data.engineTypes,
+    scopeNames: this.data.scopeNames,
+  });
 
   private readonly requests = new Map<string, { msg: Message; channel: Channel }>();
   private latest: Message | undefined;
   private queue: { msg: Message; channel: Channel }[] = [];
-  private running: { msg: Message; channel: Channel; seq: number; done: () => void } | undefined;
-  private seq = 0;
+  private running: { msg: Message; channel: Channel; done: () => void } | undefined;
   private typecheck: "on" | "off" | "strict" = process.env.VMAPLAB_TYPECHECK === "off" ? "off" : "on";
   private draining = false;
-  /** Cells that ran successfully, for the language service (also before it is loaded). */
-  private readonly succeededCells: string[] = [];
   private abortNext = false;
   private executionCount = 0;
   private interruptAcked = false;
+  private interrupting: ProtocolThread["running"];
   private inspector: Session | undefined;
 
   private readonly handlers: Record<string, LocalHandler> = {
@@ -105,13 +120,11 @@ class ProtocolThread {
     void this.receive(this.control, "control");
     void this.receive(this.shell, "shell");
     void this.receiveStdin();
+    this.watchSigint();
     await this.publish("status", { execution_state: "starting" });
     log(`listening on ${info.transport}://${info.ip} (shell ${info.shell_port}, iopub ${info.iopub_port})`);
     // Load the language service once the kernel has settled, so the first completion is fast.
-    setTimeout(
-      () => void this.languageTools().catch((e: unknown) => log(`language service: ${(e as Error).message}`)),
-      1500,
-    ).unref();
+    setTimeout(() => this.startLanguage(), 1500).unref();
   }
 
   private toMain(m: ToMain): void {
@@ -150,7 +163,7 @@ class ProtocolThread {
   }
 
   private async handleLocally(msg: Message, channel: Channel): Promise<void> {
-    await this.publish("status", { execution_state: "busy" }, msg);
+    void this.publish("status", { execution_state: "busy" }, msg);
     try {
       const handler = this.handlers[msg.header.msg_type];
       if (handler) await handler(msg, channel);
@@ -194,7 +207,7 @@ class ProtocolThread {
   }
 
   private async runOnMain(msg: Message, channel: Channel): Promise<void> {
-    await this.publish("status", { execution_state: "busy" }, msg);
+    void this.publish("status", { execution_state: "busy" }, msg);
     const content = { ...msg.content };
     if (msg.header.msg_type === "execute_request") {
       const silent = Boolean(content.silent);
@@ -205,29 +218,23 @@ class ProtocolThread {
     }
     this.requests.set(msg.header.msg_id, { msg, channel });
     this.latest = msg;
-    if (msg.header.msg_type === "execute_request" && isTypecheckCell(String(content.code ?? ""))) {
+    const code = String(content.code ?? "");
+    if (msg.header.msg_type === "execute_request" && isTypecheckCell(code)) {
       await this.typecheckCell(msg, channel, content);
       return;
     }
-    if (
-      msg.header.msg_type === "execute_request" &&
-      this.typecheck === "strict" &&
-      !content.code?.toString().trimStart().startsWith("%")
-    ) {
+    const checking = msg.header.msg_type === "execute_request" && !content.silent && code.trim() !== "";
+    if (msg.header.msg_type === "execute_request" && !content.silent)
+      void this.publish("execute_input", { code, execution_count: content.execution_count }, msg);
+    if (checking && this.typecheck === "strict" && !code.trimStart().startsWith("%")) {
       // %typecheck strict: a cell with type errors does not run.
-      const tools = await this.languageTools();
-      const errors = tools.typeErrors(rewriteMagics(String(content.code ?? "")));
+      const errors = await this.language.typeErrors(code);
       if (errors.length) {
         const error = {
           ename: "TypeError",
           evalue: `${errors.length} type error(s)`,
           traceback: errors.map((e) => `TypeScript: ${e}`),
         };
-        await this.publish(
-          "execute_input",
-          { code: content.code, execution_count: content.execution_count },
-          msg,
-        );
         await this.publish("error", error, msg);
         await this.reply(
           channel,
@@ -240,29 +247,41 @@ class ProtocolThread {
         return;
       }
     }
-    const seq = ++this.seq;
     const finished = new Promise<void>((resolve) => {
-      this.running = { msg, channel, seq, done: resolve };
+      this.running = { msg, channel, done: resolve };
       this.toMain({
         kind: "request",
         id: msg.header.msg_id,
-        seq,
         msgType: msg.header.msg_type,
         content,
         metadata: msg.metadata,
       });
     });
-    // Type-check the cell (against the cells before it) while it runs; errors are warnings.
-    const checking = msg.header.msg_type === "execute_request" && !content.silent;
-    const warnings = checking ? this.typeWarnings(String(content.code ?? ""), msg) : undefined;
+    // Type-check the cell (against the cells before it) in the language thread while it runs; its
+    // errors are warnings, published as soon as they are known. The cell's idle waits for them (so
+    // notebook clients, which collect outputs until idle, keep them), but its reply does not.
+    const warnings = checking && this.typecheck === "on" ? this.typeWarnings(code, msg) : undefined;
     await finished;
-    await warnings;
+    if (warnings) await this.atMost(warnings.publish, TYPECHECK_GRACE_MS, warnings.cancel);
     this.running = undefined;
     await this.publish("status", { execution_state: "idle" }, msg);
     if (this.abortNext) {
       this.abortNext = false;
       await this.abortQueued();
     }
+  }
+
+  /** Waits for `work`, but at most `ms` milliseconds (then calls `giveUp`). */
+  private async atMost(work: Promise<void>, ms: number, giveUp: () => void): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        giveUp();
+        resolve();
+      }, ms);
+    });
+    await Promise.race([work, timeout]);
+    clearTimeout(timer);
   }
 
   private async fromMain(m: ToProtocol): Promise<void> {
@@ -280,11 +299,7 @@ class ProtocolThread {
       case "done": {
         const req = this.requests.get(m.parent);
         if (m.failed && req && (req.msg.content.stop_on_error ?? true) !== false) this.abortNext = true;
-        if (m.succeededCode !== undefined) {
-          const code = rewriteMagics(m.succeededCode);
-          this.succeededCells.push(code);
-          this.language?.addCell(code);
-        }
+        if (m.succeededCode !== undefined) this.language.addCell(m.succeededCode);
         if (this.running?.msg.header.msg_id === m.parent) this.running.done();
         // Keep the latest request: late output (timers) still has a parent to point to.
         for (const id of this.requests.keys())
@@ -303,11 +318,12 @@ class ProtocolThread {
         return;
       case "typecheck":
         this.typecheck = m.mode;
-        if (m.mode !== "off") void this.languageTools();
+        if (m.mode !== "off") this.startLanguage();
         return;
       case "close":
         // The process is about to exit: close the sockets so ZeroMQ shuts down cleanly.
         for (const s of [this.shell, this.control, this.stdin, this.iopub, this.heartbeat]) s.close();
+        await this.language.close();
         parentPort!.postMessage({ kind: "closed" } satisfies ToMain);
         return;
     }
@@ -421,15 +437,8 @@ class ProtocolThread {
     return this.reply(channel, "history_reply", { status: "ok", history }, msg);
   }
 
-  private async languageTools(): Promise<LanguageTools> {
-    this.languageLoading ??= import("./language-tools.js").then(({ LanguageTools }) => {
-      const tools = new LanguageTools(this.data.engineTypes, this.data.scopeNames);
-      for (const cell of this.succeededCells) tools.addCell(cell);
-      tools.complete("", 0); // warm up: the first query loads the standard library's types
-      this.language = tools;
-      return tools;
-    });
-    return this.languageLoading;
+  private startLanguage(): void {
+    this.language.start().catch((e: unknown) => log(`language service: ${(e as Error).message}`));
   }
 
   /**
@@ -454,8 +463,7 @@ class ProtocolThread {
     } else {
       // The header line becomes blank, so line numbers stay the cell's own.
       lines[first] = "";
-      const tools = await this.languageTools();
-      const errors = tools.typeErrors(rewriteMagics(lines.join("\n")));
+      const errors = await this.language.typeErrors(lines.join("\n"));
       if (errors.length) {
         error = {
           ename: "TypeError",
@@ -487,24 +495,28 @@ class ProtocolThread {
     if (error && (msg.content.stop_on_error ?? true) !== false) await this.abortQueued();
   }
 
-  private async typeWarnings(code: string, msg: Message): Promise<void> {
-    // Until the language service is loaded, skip; `%typecheck off` (or VMAPLAB_TYPECHECK=off) turns it off.
-    if (!this.language || !code.trim() || this.typecheck !== "on") return;
-    try {
-      const errors = this.language.typeErrors(rewriteMagics(code));
-      if (errors.length) {
-        const text = errors.map((e) => `TypeScript: ${e}\n`).join("");
-        await this.publish("stream", { name: "stderr", text }, msg);
-      }
-    } catch (e) {
-      log(`type check failed: ${(e as Error).message}`);
-    }
+  /** Publishes a cell's type errors as a warning on stderr (unless cancelled first). */
+  private typeWarnings(code: string, msg: Message): { publish: Promise<void>; cancel: () => void } {
+    let cancelled = false;
+    const publish = this.language.typeErrors(code).then(
+      async (errors) => {
+        if (cancelled) {
+          log(`type check of ${msg.header.msg_id} came too late: ${errors.length} error(s) not shown`);
+          return;
+        }
+        if (errors.length) {
+          const text = errors.map((e) => `TypeScript: ${e}\n`).join("");
+          await this.publish("stream", { name: "stderr", text }, msg);
+        }
+      },
+      (e: unknown) => log(`type check failed: ${(e as Error).message}`),
+    );
+    return { publish, cancel: () => (cancelled = true) };
   }
 
   private async complete(msg: Message, channel: Channel): Promise<void> {
     const { code = "", cursor_pos } = msg.content as { code?: string; cursor_pos?: number };
-    const tools = await this.languageTools();
-    const result = tools.complete(code, cursor_pos ?? code.length);
+    const result = await this.language.complete(code, cursor_pos ?? code.length);
     await this.reply(channel, "complete_reply", { status: "ok", ...result }, msg);
   }
 
@@ -514,8 +526,7 @@ class ProtocolThread {
       cursor_pos,
       detail_level,
     } = msg.content as { code?: string; cursor_pos?: number; detail_level?: number };
-    const tools = await this.languageTools();
-    const text = tools.inspect(code, cursor_pos ?? code.length, detail_level ?? 0);
+    const text = await this.language.inspect(code, cursor_pos ?? code.length, detail_level ?? 0);
     await this.reply(
       channel,
       "inspect_reply",
@@ -524,31 +535,58 @@ class ProtocolThread {
     );
   }
 
-  /**
-   * Stops the running cell: first by message (a cell waiting on a promise), then by SIGINT (a
-   * synchronous loop in the cell's first part, which Node's vm interrupts), and as the last resort by
-   * terminating the main thread's current JavaScript (a synchronous loop after an `await`).
-   */
   private async interrupt(msg: Message, channel: Channel): Promise<void> {
     await this.reply(channel, "interrupt_reply", { status: "ok" }, msg);
-    if (!this.running) return;
+    await this.stopRunningCell();
+  }
+
+  /**
+   * Watches for SIGINT (Jupyter's interrupt_mode "signal", Ctrl-C in a terminal) here, because the
+   * main thread cannot see it while a cell keeps it busy (a synchronous loop after an `await`, or a
+   * `prompt()`). Workers get no `process.on("SIGINT")`; libuv's signal watcher (Node's signal_wrap)
+   * works in any thread. Without it only the main thread's own handling remains.
+   */
+  private watchSigint(): void {
+    try {
+      const quiet = process.noDeprecation;
+      process.noDeprecation = true; // process.binding is deprecated (DEP0111); there is no public way
+      let binding: SignalWrapBinding;
+      try {
+        binding = (process as unknown as { binding(name: "signal_wrap"): SignalWrapBinding }).binding(
+          "signal_wrap",
+        );
+      } finally {
+        process.noDeprecation = quiet;
+      }
+      const signal = new binding.Signal();
+      signal.onsignal = () => void this.stopRunningCell();
+      const code = signal.start(osConstants.signals.SIGINT);
+      if (code !== 0) throw new Error(`uv_signal_start failed (${code})`);
+      signal.unref();
+      Atomics.store(this.shared, SIGINT_WATCHED, 1);
+    } catch (e) {
+      log(`SIGINT reaches only the main thread: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * Stops the running cell: by message (a cell waiting on a promise or for input), and if the main
+   * thread does not take it within 150 ms (a synchronous loop), by terminating its current JavaScript
+   * through the inspector (which leaves the kernel's state and event loop intact).
+   */
+  private async stopRunningCell(): Promise<void> {
     const target = this.running;
-    this.stdinReply(null);
-    this.interruptAcked = false;
-    this.toMain({ kind: "interrupt" });
-    for (const [wait, escalate] of [
-      [
-        150,
-        () => {
-          Atomics.store(this.shared, SIGINT_TARGET, target.seq);
-          process.kill(process.pid, "SIGINT");
-        },
-      ],
-      [400, () => this.terminateMainThread()],
-    ] as const) {
-      await sleep(wait);
-      if (this.interruptAcked || this.running !== target) return;
-      escalate();
+    // One escalation per cell at a time.
+    if (!target || this.interrupting === target) return;
+    this.interrupting = target;
+    try {
+      this.stdinReply(null);
+      this.interruptAcked = false;
+      this.toMain({ kind: "interrupt" });
+      await sleep(150);
+      if (!this.interruptAcked && this.running === target) this.terminateMainThread();
+    } finally {
+      if (this.interrupting === target) this.interrupting = undefined;
     }
   }
 

@@ -9,8 +9,6 @@ import type { JsonObject } from "./wire.js";
 export interface RequestToMain {
   kind: "request";
   id: string;
-  /** Sequence number of the request (for telling a stale SIGINT from one meant for this request). */
-  seq: number;
   msgType: string;
   content: JsonObject;
   metadata: JsonObject;
@@ -43,7 +41,7 @@ export interface KernelInfo {
 export interface ProtocolThreadData {
   connectionFile: string;
   info: KernelInfo;
-  /** Shared memory: int32 [stdin state, stdin reply length, SIGINT target seq, unused], then the reply's UTF-8 bytes. */
+  /** Shared memory: int32 [stdin state, stdin reply length, SIGINT watched, unused], then the reply's UTF-8 bytes. */
   sharedBuffer: SharedArrayBuffer;
   /** Where the history store lives. */
   historyFile: string;
@@ -59,5 +57,5 @@ export const STDIN_REPLIED = 1;
 export const STDIN_INTERRUPTED = 2;
 export const STDIN_BYTES = 1 << 16;
 export const SHARED_HEADER_BYTES = 16;
-/** Index of the int32 holding the seq of the request a protocol-thread SIGINT is meant for (0: none). */
-export const SIGINT_TARGET = 2;
+/** Index of the int32 that is 1 when the protocol thread watches SIGINT (and interrupts cells on it). */
+export const SIGINT_WATCHED = 2;

@@ -115,8 +115,17 @@ describe("kernel features via jupyter_client", () => {
     assert.deepEqual(streams, ["one\n", "two\n"]);
   });
 
-  for (const k of ["interrupt_sync", "interrupt_await", "interrupt_after_await"]) {
-    it(`interrupts a running cell (${k.replace("interrupt_", "")}) and keeps the kernel's state`, () => {
+  for (const k of [
+    "interrupt_sync",
+    "interrupt_await",
+    "interrupt_after_await",
+    "sigint_sync",
+    "sigint_await",
+    "sigint_after_await",
+    "sigint_prompt",
+  ]) {
+    const [how, what] = k.split(/_(.*)/);
+    it(`interrupts a running cell (${what}) by ${how === "sigint" ? "SIGINT" : "interrupt_request"} and keeps the kernel's state`, () => {
       assert.equal(reply(k).status, "error");
       assert.equal(reply(k).ename, "KeyboardInterrupt");
       assert.ok((o(k).seconds_to_stop ?? 99) < 5, `took ${o(k).seconds_to_stop}s`);
@@ -127,6 +136,8 @@ describe("kernel features via jupyter_client", () => {
 
   it("still has its state after the interrupts", () => {
     assert.equal(resultText("after_interrupts"), "81");
+    // The loops stopped by SIGINT ran in the same state (they advanced the same counter).
+    assert.ok(Number(resultText("spins_after_interrupts")) > Number(resultText("spins_before_sigint")));
   });
 
   it("aborts queued cells after an error (stop_on_error)", () => {
@@ -246,6 +257,8 @@ describe("kernel features via jupyter_client", () => {
     assert.equal(resultText("alive_after_flood"), "42");
     assert.match(String(t.stderr_log), /ignoring an invalid signature/);
     assert.match(String(t.stderr_log), /the header lacks 'msg_id'/);
+    assert.match(String(t.stderr_log), /a malformed message \(.*JSON/);
+    assert.match(String(t.stderr_log), /the content is not an object/);
   });
 
   it("restarts into a clean state and shuts down promptly after using the GPU", () => {

@@ -13,6 +13,9 @@ const bin = path.resolve(import.meta.dirname, "../bin/vmaplab.js");
 const TWO_CELLS = [
   "const v = jnp.array([1, 2, 3]);\nconsole.log(defaultDevice().id);",
   "jnp.add(v, jnp.mul(v, 10))",
+  // A type error: a warning in the cell's outputs (the kernel type-checks while the cell runs, and
+  // its idle waits for the check), and the cell still runs.
+  "const label: string = v.size;\nlabel",
 ];
 
 interface Cell {
@@ -56,6 +59,13 @@ function checkOutputs(file: string): void {
   );
   assert.equal(cells[1].outputs?.[0].output_type, "execute_result");
   assert.equal(text(cells[1].outputs?.[0].data?.["text/plain"]), "Array([11., 22., 33.], dtype=float32)");
+  const warning = cells[2].outputs?.find((o) => o.output_type === "stream");
+  assert.match(
+    String(text(warning?.text)),
+    /^TypeScript: line 1, column 7: Type 'number' is not assignable to type 'string'/,
+  );
+  const result = cells[2].outputs?.find((o) => o.output_type === "execute_result");
+  assert.equal(text(result?.data?.["text/plain"]), "3");
 }
 
 describe("executing notebooks", () => {
@@ -78,13 +88,14 @@ describe("executing notebooks", () => {
     assert.equal(r.code, 0, r.stderr);
     checkOutputs(path.join(dir, "two-cells.executed.ipynb"));
     const lines = r.stdout.trim().split("\n");
-    assert.match(lines[0], /^vmaplab run: .*two-cells\.ipynb: 2 code cells, kernel 'vmaplab'$/);
+    assert.match(lines[0], /^vmaplab run: .*two-cells\.ipynb: 3 code cells, kernel 'vmaplab'$/);
     assert.match(lines[1], /^kernel started in \d+\.\d s$/);
-    assert.match(lines[2], /^\[1\/2\] ok \d+\.\d s {2}const v = jnp\.array\(\[1, 2, 3\]\);$/);
-    assert.match(lines[3], /^\[2\/2\] ok \d+\.\d s {2}jnp\.add\(v, jnp\.mul\(v, 10\)\)$/);
-    assert.match(lines[4], /^vmaplab run: all 2 cells ok in \d+\.\d s$/);
-    assert.match(lines[5], /^vmaplab run: wrote the executed notebook to .*two-cells\.executed\.ipynb$/);
-    assert.equal(lines.length, 6, r.stdout);
+    assert.match(lines[2], /^\[1\/3\] ok \d+\.\d s {2}const v = jnp\.array\(\[1, 2, 3\]\);$/);
+    assert.match(lines[3], /^\[2\/3\] ok \d+\.\d s {2}jnp\.add\(v, jnp\.mul\(v, 10\)\)$/);
+    assert.match(lines[4], /^\[3\/3\] ok \d+\.\d s {2}const label: string = v\.size;$/);
+    assert.match(lines[5], /^vmaplab run: all 3 cells ok in \d+\.\d s$/);
+    assert.match(lines[6], /^vmaplab run: wrote the executed notebook to .*two-cells\.executed\.ipynb$/);
+    assert.equal(lines.length, 7, r.stdout);
   });
 
   it("vmaplab run --html exports the executed notebook as HTML (with --output too)", async () => {

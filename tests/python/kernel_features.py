@@ -4,6 +4,7 @@ Usage: /usr/bin/python3 tests/python/kernel_features.py STDERR_LOG_PATH HISTORY_
 """
 import json
 import os
+import signal
 import sys
 import time
 
@@ -12,11 +13,15 @@ from jupyter_client.manager import KernelManager
 
 from kernel_driver import TIMEOUT, collect, poll, run
 
-def interrupt_case(km, kc, code):
-    msg_id = kc.execute(code)
+def interrupt_case(km, kc, code, sigint=False):
+    """Interrupts a running cell: by the kernelspec's interrupt_mode (an interrupt_request), or by SIGINT."""
+    msg_id = kc.execute(code, allow_stdin=True)
     time.sleep(1.0)
     t0 = time.time()
-    km.interrupt_kernel()
+    if sigint:
+        km.signal_kernel(signal.SIGINT)  # to the kernel's process group, as interrupt_mode "signal" does
+    else:
+        km.interrupt_kernel()
     out = collect(kc, msg_id)
     out["seconds_to_stop"] = time.time() - t0
     return out
@@ -54,7 +59,13 @@ def main():
         out["interrupt_sync"] = interrupt_case(km, kc, "let spins = 0;\nwhile (true) { spins++; }")
         out["interrupt_await"] = interrupt_case(km, kc, "await new Promise(() => {});")
         out["interrupt_after_await"] = interrupt_case(km, kc, "await null;\nwhile (true) {}")
+        out["spins_before_sigint"] = run(kc, "spins")
+        out["sigint_sync"] = interrupt_case(km, kc, "while (true) { spins++; }", sigint=True)
+        out["sigint_await"] = interrupt_case(km, kc, "await new Promise(() => {});", sigint=True)
+        out["sigint_after_await"] = interrupt_case(km, kc, "await null;\nwhile (true) { spins++; }", sigint=True)
+        out["sigint_prompt"] = interrupt_case(km, kc, 'prompt("never answered")', sigint=True)
         out["after_interrupts"] = run(kc, "twice(base) + 1")
+        out["spins_after_interrupts"] = run(kc, "spins")
 
         # stop_on_error: a failing cell aborts the cells queued behind it.
         ids = [kc.execute("throw new Error('first')"), kc.execute("globalThis.ranAfter = true"), kc.execute("3")]
@@ -103,6 +114,8 @@ def main():
         sock.send_multipart([b"<IDS|MSG>", b"sig", b"{not json", b"{}", b"{}", b"{}"])
         sock.send_multipart(signed([{"msg_type": "execute_request"}, {}, {}, {"code": "1"}]))  # no msg_id
         sock.send_multipart([b"no delimiter at all"])
+        sock.send_multipart([b"<IDS|MSG>", kc.session.sign([b"{not json", b"{}", b"{}", b"{}"]), b"{not json", b"{}", b"{}", b"{}"])  # signed, not JSON
+        sock.send_multipart(signed([{"msg_id": "x1", "msg_type": "execute_request"}, {}, {}, "a string"]))  # content not an object
         out["malformed_answered"] = sock.poll(1500) != 0
         sock.close(0)
         t0 = time.time()
