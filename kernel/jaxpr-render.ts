@@ -82,15 +82,16 @@ export function formatLiteral(l: Literal): string {
 /** Builds the segment tree of a jaxpr, mirroring the engine's printer step by step. */
 class Builder {
   readonly allNames = new Map<Var, string>();
+  /** Names are numbered across nested jaxprs, in print order, as the engine's printer (and JAX's) does. */
+  private counter = 0;
   constructor(private readonly marks?: EqnMarks) {}
 
-  block(jaxpr: Jaxpr, indent: number, outer?: Map<Var, string>): Block {
+  block(jaxpr: Jaxpr, indent: number): Block {
     const names = new Map<Var, string>();
-    let counter = outer ? outer.size : 0;
     const name = (v: Var) => {
       let n = names.get(v);
       if (n === undefined) {
-        n = varName(counter++);
+        n = varName(this.counter++);
         names.set(v, n);
         this.allNames.set(v, n);
       }
@@ -182,8 +183,8 @@ class Builder {
         { text: `${items.length === 1 ? "," : ""})` },
       ];
     }
-    if (v instanceof ClosedJaxpr) return [{ nested: this.block(v.jaxpr, indent + 2, names) }];
-    if (v instanceof Jaxpr) return [{ nested: this.block(v, indent + 2, names) }];
+    if (v instanceof ClosedJaxpr) return [{ nested: this.block(v.jaxpr, indent + 2) }];
+    if (v instanceof Jaxpr) return [{ nested: this.block(v, indent + 2) }];
     return [{ text: String(v) }];
   }
 }

@@ -142,7 +142,10 @@ describe("magics and charts via jupyter_client", () => {
     const [table, chart] = bundles("bench");
     const text = String(table["text/plain"]);
     assert.match(text, /^%vmapbench f on cpu:0: examples of shape \[3\] float32\n/);
-    assert.match(text, /batch +loop \(ex\/s\) +vmap\(f\) \(ex\/s\) +hb \(ex\/s\)/);
+    assert.match(
+      text,
+      /batch +loop \(ex\/s\) +vmap\(f\) \(ex\/s\) +jit\(vmap\(f\)\) \(ex\/s\) +hb \(ex\/s\)/,
+    );
     for (const b of [1, 2, 8]) assert.match(text, new RegExp(`^ +${b}  .*×$`, "m"));
     assert.match(String(table["text/html"]), /<table/);
     assert.deepEqual(Object.keys(chart).sort(), [VEGA_LITE, "image/svg+xml", "text/plain"]);
@@ -150,10 +153,8 @@ describe("magics and charts via jupyter_client", () => {
     const points = spec.layer[0].data.values;
     assert.deepEqual([...new Set(points.map((p) => p.batch))], [1, 2, 8]);
     assert.ok(points.every((p) => typeof p.throughput === "number" && (p.throughput as number) > 0));
-    // jit(vmap(f)) joins when the engine has jit; the note says so when it does not.
     const variants = new Set(points.map((p) => p.variant));
-    for (const v of ["loop", "vmap(f)", "hb"]) assert.ok(variants.has(v), v);
-    assert.ok(variants.has("jit(vmap(f))") || /jit is not available/.test(text));
+    for (const v of ["loop", "vmap(f)", "jit(vmap(f))", "hb"]) assert.ok(variants.has(v), v);
     assert.match(String(spec.layer[1].data.values[0].label), /× the loop$/);
     assertCharts("bench", 1);
   });

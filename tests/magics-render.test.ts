@@ -61,13 +61,13 @@ describe("jaxpr rendering for the notebook", () => {
       jaxprText(j),
       [
         "{ lambda ; a:f32[3]. let",
-        "    b:f32[3] = custom_call[branches=({ lambda ; c:f32[3]. let  in (c,) }, { lambda ; c:f32[3]. let",
-        "          d:f32[3] = sin c",
-        "        in (d,) }) jaxpr={ lambda ; c:f32[3]. let",
-        "          d:f32[3] = sin c",
-        "        in (d,) } name=inner] a",
-        "    c:f32[3] = mul b 2.0:f32[]",
-        "  in (c,) }",
+        "    b:f32[3] = custom_call[branches=({ lambda ; c:f32[3]. let  in (c,) }, { lambda ; d:f32[3]. let",
+        "          e:f32[3] = sin d",
+        "        in (e,) }) jaxpr={ lambda ; f:f32[3]. let",
+        "          g:f32[3] = sin f",
+        "        in (g,) } name=inner] a",
+        "    h:f32[3] = mul b 2.0:f32[]",
+        "  in (h,) }",
       ].join("\n"),
     );
     const html = jaxprHtml(j);
