@@ -21,6 +21,9 @@ import { autodiffRows } from "./autodiff.js";
 // [wasm] bench imports
 import { wasmRows } from "./wasm.js";
 // [end wasm]
+// [peers] bench imports
+import { peerComparisonRows } from "./peer-comparison.js";
+// [end peers]
 // [magics] bench imports
 // [end magics]
 
@@ -40,6 +43,9 @@ async function main(): Promise<void> {
   // [wasm] bench suites
   rows.push(...(await wasmRows()));
   // [end wasm]
+  // [peers] bench suites
+  rows.push(...(await peerComparisonRows()));
+  // [end peers]
   // [magics] bench suites
   // [end magics]
   releaseDevices();

@@ -1,13 +1,12 @@
 /**
- * The WebAssembly SIMD CPU executor (`cpu`) against the reference CPU interpreter (`cpu-reference`),
- * plain JS loops, TensorFlow.js's wasm backend (threaded build, started in Node by
- * bench/tfjs-wasm-node.ts) and jax-js's wasm backend, all measured in the same run.
+ * The WebAssembly SIMD CPU executor (`cpu`) against the reference CPU interpreter (`cpu-reference`)
+ * and plain JS loops, eager. The peer libraries' wasm backends run the same workloads under jit in
+ * bench/peer-comparison.ts (each in a process of its own).
  */
 import { performance } from "node:perf_hooks";
 import { availableParallelism } from "node:os";
 import { ConcreteArray, defaultDevice, jnp, type Array } from "../engine/index.js";
 import { median, type Row } from "./common.js";
-import { loadTfjsWasm } from "./tfjs-wasm-node.js";
 
 function row(workload: string, variant: string, medianMs: number, baseline: string, baselineMs: number): Row {
   return { workload, variant, baseline, medianMs, baselineMs, ratio: medianMs / baselineMs };
@@ -54,35 +53,6 @@ export async function wasmRows(): Promise<Row[]> {
   const refMs = once(() => mm(ra, rb));
   const wl = "matmul 1024³ f32";
   rows.push(row(wl, ours, oursMs, "vmaplab cpu-reference (1 run)", refMs));
-  // jax-js first: once TensorFlow.js's threaded backend has started, jax-js's wasm init fails.
-  try {
-    const jax = await import("@jax-js/jax");
-    await jax.init("wasm");
-    jax.defaultDevice("wasm");
-    const ja = jax.numpy.array(ha).reshape([n, n]);
-    const jb = jax.numpy.array(hb).reshape([n, n]);
-    const jaxMs = await median(async () => {
-      const c = jax.numpy.matmul(ja.ref, jb.ref);
-      await c.data();
-    }, 5);
-    rows.push(row(wl, ours, oursMs, "jax-js wasm", jaxMs));
-  } catch (e) {
-    console.warn(`bench/wasm: jax-js wasm backend unavailable: ${(e as Error).message}`);
-  }
-
-  try {
-    const { tf, note } = await loadTfjsWasm(availableParallelism());
-    const ta = tf.tensor2d(ha, [n, n]);
-    const tb = tf.tensor2d(hb, [n, n]);
-    const tfMs = await median(() => {
-      const c = tf.matMul(ta, tb);
-      c.dataSync();
-      c.dispose();
-    }, 5);
-    rows.push(row(wl, ours, oursMs, `TensorFlow.js wasm (${note})`, tfMs));
-  } catch (e) {
-    console.warn(`bench/wasm: TensorFlow.js wasm backend unavailable: ${(e as Error).message}`);
-  }
   // sin(x)*2 + exp(-x*x) over 4M floats, eager (five kernels), against a plain JS loop.
   const m = 1 << 22;
   const hx = random(m, 3).map((v) => v * 8);
