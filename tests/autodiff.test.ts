@@ -13,6 +13,7 @@ import {
   hessian,
   jacfwd,
   jacrev,
+  jit,
   jnp,
   jvp,
   lax,
@@ -277,7 +278,7 @@ describeEachDevice("autodiff", () => {
     );
   });
 
-  it("trains logistic regression: the loss decreases", async () => {
+  it("trains logistic regression with jit(valueAndGrad(loss)): the loss decreases", async () => {
     // Generated data: labels from a known direction, so the optimum is far from w = 0.
     const n = 16;
     const xs: number[][] = [];
@@ -290,8 +291,13 @@ describeEachDevice("autodiff", () => {
     const X = jnp.array(xs);
     const Y = jnp.array(ys);
     const total = (w: Array) => jnp.mean(vmap(loss, { inAxes: [null, 0, 0] })(w, X, Y));
-    const step = valueAndGrad(total);
+    const step = jit(valueAndGrad(total));
     let w = jnp.zeros([3]);
+    // The compiled step computes what the uncompiled one does.
+    const [l0, g0] = valueAndGrad(total)(w);
+    const [l1, g1] = step(w);
+    assertAllClose(await l1.item(), await l0.item(), { rtol: 1e-5 });
+    assertAllClose(await list(g1), await list(g0), { rtol: 1e-4, atol: 1e-6 });
     const losses: number[] = [];
     for (let k = 0; k < 8; k++) {
       const [l, g] = step(w);
@@ -301,5 +307,6 @@ describeEachDevice("autodiff", () => {
     assertAllClose(losses[0], Math.log(2), { rtol: 1e-5 });
     for (let k = 1; k < losses.length; k++) assert.ok(losses[k] < losses[k - 1], `loss went up: ${losses}`);
     assert.ok(losses.at(-1)! < 0.6 * losses[0], `loss did not fall enough: ${losses}`);
+    assert.equal(step.traceCount, 1, "the step was traced once");
   });
 });
