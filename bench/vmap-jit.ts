@@ -45,14 +45,10 @@ async function matvecRows(device: "cpu" | "webgpu"): Promise<Row[]> {
   ];
 }
 
-/**
- * The MLP's batch: 4096 in issue 4, but the reference CPU matmul and lavapipe's take ~20 s per batched
- * call at that size, so the default run uses 512 to keep the suite near two minutes;
- * `VMAPLAB_BENCH_MLP_BATCH=4096` runs the full size.
- */
+/** The MLP's batch: 4096 as in issue 4 (`VMAPLAB_BENCH_MLP_BATCH` picks another size). */
 function mlpBatch(): number {
-  const n = Number(process.env.VMAPLAB_BENCH_MLP_BATCH ?? 512);
-  return Number.isInteger(n) && n > 0 ? n : 512;
+  const n = Number(process.env.VMAPLAB_BENCH_MLP_BATCH ?? 4096);
+  return Number.isInteger(n) && n > 0 ? n : 4096;
 }
 
 async function mlpRows(device: "cpu" | "webgpu"): Promise<Row[]> {
