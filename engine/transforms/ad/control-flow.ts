@@ -25,7 +25,11 @@ import { backwardPass, jvpFlat, LinearJaxpr, LinearizeBuilder, tangentAval } fro
 import { add, instantiate, zeros } from "./ops.js";
 import { Zero, type Tangent } from "./zero.js";
 
-type Rule<P extends Primitive> = (primals: Tracer[], tangents: Tangent[], params: ParamsOf<P>) => [Tracer[], Tangent[]];
+type Rule<P extends Primitive> = (
+  primals: Tracer[],
+  tangents: Tangent[],
+  params: ParamsOf<P>,
+) => [Tracer[], Tangent[]];
 
 const nonZero = (t: Tangent): t is Tracer => !(t instanceof Zero);
 const isLinear = (a: TransposeArg): a is UndefinedPrimal => a instanceof UndefinedPrimal;
@@ -430,7 +434,14 @@ export const scanJvp: Rule<Primitive.Scan> = (primals, tangents, params) => {
     const outs = bind(Primitive.Scan, operands, {
       ...params,
       jaxpr: body,
-      linear: flags([nc, false], [ct.length, true], [ncar, false], [cart.length, true], [nx, false], [xst.length, true]),
+      linear: flags(
+        [nc, false],
+        [ct.length, true],
+        [ncar, false],
+        [cart.length, true],
+        [nx, false],
+        [xst.length, true],
+      ),
       num_carry: ncar + cart.length,
       num_consts: nc + ct.length,
     });
@@ -552,7 +563,10 @@ export function scanTranspose(
       ...accAvals,
       ...carryAvals.map(tangentAval),
       ...jaxpr.outAvals.slice(ncar).map(tangentAval),
-      ...pick(xAvals, xsLin.map((l) => !l)),
+      ...pick(
+        xAvals,
+        xsLin.map((l) => !l),
+      ),
     ],
   );
   const [ctCarry, ctYs] = split(cts, ncar, nys);
