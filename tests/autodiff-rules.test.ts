@@ -440,11 +440,13 @@ const cases: Record<Primitive, Case | Skip> = {
   // Forward mode only, as in JAX (grad raises JAX's error: tests/autodiff-control-flow.test.ts).
   [Primitive.While]: {
     f: (x, w) =>
-      lax.whileLoop(
-        ([i]: Arr[]) => jnp.less(i, 3),
-        ([i, y, z]: Arr[]) => [i.add(1), jnp.sin(y).mul(w), z.add(y)],
-        [jnp.array(0, { dtype: "int32" }), x, jnp.zerosLike(x)],
-      ).slice(1),
+      lax
+        .whileLoop(
+          ([i]: Arr[]) => jnp.less(i, 3),
+          ([i, y, z]: Arr[]) => [i.add(1), jnp.sin(y).mul(w), z.add(y)],
+          [jnp.array(0, { dtype: "int32" }), x, jnp.zerosLike(x)],
+        )
+        .slice(1),
     args: () => [uniform([3]), uniform([3])],
     noVjp: "reverse mode through a while loop is JAX's error",
   },
