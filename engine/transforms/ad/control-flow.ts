@@ -14,7 +14,8 @@
 import type { ShapedArray } from "../../core/aval.js";
 import { ConcreteArray } from "../../core/concrete-array.js";
 import { evalJaxpr } from "../../core/eval-jaxpr.js";
-import { ClosedJaxpr, Jaxpr, Var, type JaxprEqn } from "../../core/jaxpr.js";
+import { ClosedJaxpr, Jaxpr, Var, type Atom, type JaxprEqn } from "../../core/jaxpr.js";
+import { literalArray } from "../../core/from-host.js";
 import { JaxprBuilder, JaxprTrace } from "../../core/jaxpr-trace.js";
 import { Primitive, type ParamsOf } from "../../core/primitive.js";
 import { bind, fullRaise, withNewDynamic, withNewMain, type Tracer } from "../../core/trace.js";
@@ -449,16 +450,20 @@ export const scanJvp: Rule<Primitive.Scan> = (primals, tangents, params) => {
     return [[...carry, ...ys], spread([...carryT, ...ysT], [...carryNz, ...ysNz], outAvals)];
   }
 
-  // JAX's _scan_partial_eval. Residuals known before the loop (constants, the scan's consts) and the
-  // xs themselves are passed to the unknown scan directly; the others are stacked by the known scan
-  // as extra ys and read back per step as xs of the unknown scan.
+  // JAX's _scan_partial_eval. Residuals known before the loop (constants, the scan's consts, values
+  // computed from the consts alone: JAX's loop-invariant residuals, computed once here) and the xs
+  // themselves are passed to the unknown scan directly; the others are stacked by the known scan as
+  // extra ys and read back per step as xs of the unknown scan.
   const pe = d;
+  const invariant = loopInvariant(pe.known, nc, consts, ncar + nys);
   const resConsts: Tracer[] = [];
   const resXs: Tracer[] = [];
   const stacked: Residual[] = [];
   const place = pe.residuals.map((r): ["c" | "x" | "s", number] => {
     if (r.kind === "const") return ["c", resConsts.push(r.value) - 1];
     if (r.kind === "input" && r.index < nc) return ["c", resConsts.push(consts[r.index]) - 1];
+    if (r.kind === "computed" && invariant.has(r.index))
+      return ["c", resConsts.push(invariant.get(r.index)!) - 1];
     if (r.kind === "input" && r.index >= nc + ncar) return ["x", resXs.push(xs[r.index - nc - ncar]) - 1];
     return ["s", stacked.push(r) - 1];
   });
@@ -522,6 +527,43 @@ export const scanJvp: Rule<Primitive.Scan> = (primals, tangents, params) => {
   });
   return [[...carry, ...ys], spread(tanOuts, [...carryNz, ...ysNz], outAvals)];
 };
+
+/**
+ * The outputs of a scan body (from `first` on) that depend on its first `nc` inputs (the consts)
+ * alone, evaluated now on the scan's const operands: they are the same at every step. Keyed by
+ * position after `first`.
+ */
+function loopInvariant(body: ClosedJaxpr, nc: number, consts: Tracer[], first: number): Map<number, Tracer> {
+  const j = body.jaxpr;
+  const varying = new Set<Var>(j.inBinders.slice(nc));
+  for (const e of j.eqns)
+    if (e.inputs.some((a) => a instanceof Var && varying.has(a))) e.outBinders.forEach((v) => varying.add(v));
+  const wanted = j.outs
+    .map((o, k) => [o, k] as const)
+    .filter(([o, k]) => k >= first && o instanceof Var && !varying.has(o) && !j.inBinders.includes(o));
+  const result = new Map<number, Tracer>();
+  if (wanted.length === 0) return result;
+  // Only the equations these outputs need.
+  const needed = new Set<Var>(wanted.map(([o]) => o as Var));
+  const eqns = j.eqns;
+  const used: JaxprEqn[] = [];
+  for (let i = eqns.length - 1; i >= 0; i--) {
+    const e = eqns[i];
+    if (!e.outBinders.some((v) => needed.has(v))) continue;
+    used.unshift(e);
+    e.inputs.forEach((a) => a instanceof Var && needed.add(a));
+  }
+  const env = new Map<Var, Tracer>();
+  j.constVars.forEach((v, i) => env.set(v, body.consts[i]));
+  j.inBinders.slice(0, nc).forEach((v, i) => env.set(v, consts[i]));
+  const read = (a: Atom) => (a instanceof Var ? env.get(a)! : literalArray(a.value, a.aval));
+  for (const e of used) {
+    const outs = bind(e.primitive, e.inputs.map(read), e.params as ParamsOf<Primitive>);
+    e.outBinders.forEach((v, i) => env.set(v, outs[i]));
+  }
+  for (const [o, k] of wanted) result.set(k - first, env.get(o as Var)!);
+  return result;
+}
 
 /**
  * JAX's `_scan_transpose`: the transposed body runs in the opposite direction. Its consts are the
