@@ -292,6 +292,37 @@ describeEachDevice("autodiff of control flow", () => {
     assertAllClose(await grad(grad(p))(jnp.array(1.5)).item(), 12 * 1.5 ** 2, { rtol: 1e-5 });
   });
 
+  it("grad of a scan: a known scan stacks residuals, the transposed scan runs in reverse", () => {
+    // exp(w) depends on the consts alone: computed once before the loops (a loop-invariant residual);
+    // the carry is stacked by the primal scan; the transposed scan accumulates w's cotangent.
+    const f = (w: Array, x: Array) =>
+      lax.scan(
+        (c: Array, v: Array) => [jnp.add(jnp.mul(c, jnp.exp(w)), v), null] as const,
+        jnp.array(1),
+        x,
+      )[0];
+    const text = makeJaxpr(grad(f))(jnp.array(0.3), jnp.array([1, 2, 3])).toString();
+    assert.equal(
+      text,
+      [
+        "{ lambda ; a:f32[] b:f32[3]. let",
+        "    c:f32[] = exp a",
+        "    d:f32[] e:f32[3] = scan[_split_transpose=False jaxpr={ lambda ; f:f32[] g:f32[] h:f32[]. let",
+        "          i:f32[] = exp f",
+        "          j:f32[] = mul g i",
+        "          k:f32[] = add j h",
+        "        in (k, g) } length=3 linear=(False, False, False) num_carry=1 num_consts=1 reverse=False unroll=1] a 1.0:f32[] b",
+        "    l:f32[] m:f32[] = scan[_split_transpose=False jaxpr={ lambda ; n:f32[] o:f32[] p:f32[] q:f32[]. let",
+        "          r:f32[] = mul q p",
+        "          s:f32[] = mul p n",
+        "          t:f32[] = mul r n",
+        "          u:f32[] = add o t",
+        "        in (u, s) } length=3 linear=(False, True, True, False) num_carry=2 num_consts=1 reverse=True unroll=1] c 0.0:f32[] 1.0:f32[] e",
+        "  in (l,) }",
+      ].join("\n"),
+    );
+  });
+
   it("the jvp of a cond binds one cond whose branches take primals and tangents (JAX's jaxpr)", () => {
     const f = (x: Array) =>
       lax.cond(
