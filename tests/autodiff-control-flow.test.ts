@@ -174,6 +174,33 @@ describeEachDevice("autodiff of control flow", () => {
     assertAllClose(await list(grad(f)(jnp.array(x))), [4, 2, 2.5], { rtol: 1e-5 });
   });
 
+  it("grad of a scan whose body itself takes the gradient of a cond = finite differences in JS", async () => {
+    const g = (y: Array) =>
+      lax.cond(
+        jnp.greater(y, 0),
+        (v: Array) => jnp.mul(v, v),
+        (v: Array) => jnp.sin(v),
+        y,
+      );
+    const f = (x: Array) =>
+      lax.scan(
+        (c: Array, v: Array) => [jnp.add(c, grad(g)(jnp.mul(v, c))), null] as const,
+        jnp.array(0.5),
+        x,
+      )[0];
+    // The same in plain JS: c' = c + g'(v c), g'(y) = 2y (y > 0) or cos(y).
+    const js = (x: number[]) => x.reduce((c, v) => c + (v * c > 0 ? 2 * v * c : Math.cos(v * c)), 0.5);
+    const x = [0.3, -0.7, 1.1];
+    const fd = x.map((_, i) => {
+      const e = 1e-6;
+      const up = x.map((v, k) => (k === i ? v + e : v));
+      const down = x.map((v, k) => (k === i ? v - e : v));
+      return (js(up) - js(down)) / (2 * e);
+    });
+    assertAllClose(await f(jnp.array(x)).item(), js(x), { rtol: 1e-5 });
+    assertAllClose(await list(grad(f)(jnp.array(x))), fd, { rtol: 1e-4 });
+  });
+
   it("lax.forLoop with static bounds is a scan and differentiates in reverse mode", async () => {
     // v0 = 1, v' = v x + i: v3 = x^3 + x + 2, dv3/dx = 3 x^2 + 1
     const f = (x: Array) =>
