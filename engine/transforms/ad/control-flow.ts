@@ -20,7 +20,7 @@ import { JaxprBuilder, JaxprTrace } from "../../core/jaxpr-trace.js";
 import { Primitive, type ParamsOf } from "../../core/primitive.js";
 import { bind, fullRaise, withNewDynamic, withNewMain, type Tracer } from "../../core/trace.js";
 import { isFloating } from "../../dtype.js";
-import { traceToJaxpr } from "../make-jaxpr.js";
+import { traceToJaxpr as traceJaxpr } from "../make-jaxpr.js";
 import { UndefinedPrimal, type TransposeArg } from "../transpose-rules.js";
 import { backwardPass, jvpFlat, LinearJaxpr, LinearizeBuilder, tangentAval } from "./linearize.js";
 import { add, instantiate, zeros } from "./ops.js";
@@ -57,6 +57,29 @@ function linearizing(tangents: readonly Tangent[]): boolean {
 }
 
 const runClosed = (closed: ClosedJaxpr, args: Tracer[]) => evalJaxpr(closed.jaxpr, closed.consts, args);
+
+/**
+ * Traces a function to a jaxpr, leaving out equations whose results nothing uses (JAX's DCE): the
+ * known halves compute residuals a caller may not take (loop-invariant ones are computed outside).
+ */
+function traceToJaxpr(fn: (...args: Tracer[]) => Tracer[], inAvals: ShapedArray[]): ClosedJaxpr {
+  const closed = traceJaxpr(fn, inAvals);
+  const j = closed.jaxpr;
+  const live = new Set<Var>(j.outs.filter((o): o is Var => o instanceof Var));
+  const kept: JaxprEqn[] = [];
+  for (let i = j.eqns.length - 1; i >= 0; i--) {
+    const e = j.eqns[i];
+    if (!e.outBinders.some((v) => live.has(v))) continue;
+    kept.unshift(e);
+    for (const a of e.inputs) if (a instanceof Var) live.add(a);
+  }
+  if (kept.length === j.eqns.length) return closed;
+  const used = j.constVars.map((v) => live.has(v));
+  return new ClosedJaxpr(
+    new Jaxpr(pick(j.constVars, used), j.inBinders, kept, j.outs),
+    pick(closed.consts, used),
+  );
+}
 
 // ------------------------------------------------------------------------------------ jvp of a jaxpr
 
