@@ -490,20 +490,28 @@ export const scanJvp: Rule<Primitive.Scan> = (primals, tangents, params) => {
     if (r.kind === "input" && r.index >= nc + ncar) return ["x", resXs.push(xs[r.index - nc - ncar]) - 1];
     return ["s", stacked.push(r) - 1];
   });
+  // A residual that is one of the ys is not stacked twice: the unknown scan reads that y.
+  const sameAsY: (number | null)[] = [];
   const knownBody = traceToJaxpr((...a) => {
     const o = runClosed(pe.known, a);
+    const ysOut = o.slice(ncar, ncar + nys);
     const computed = o.slice(ncar + nys);
-    return [
-      ...o.slice(0, ncar + nys),
-      ...stacked.map((r) => (r.kind === "input" ? a[r.index] : computed[(r as { index: number }).index])),
-    ];
+    const extra = stacked.flatMap((r, k) => {
+      const value = r.kind === "input" ? a[r.index] : computed[(r as { index: number }).index];
+      const y = ysOut.indexOf(value);
+      sameAsY[k] = y >= 0 ? y : null;
+      return y >= 0 ? [] : [value];
+    });
+    return [...o.slice(0, ncar + nys), ...extra];
   }, bodyIn);
   const knownOuts = bind(Primitive.Scan, primals, {
     ...params,
     jaxpr: knownBody,
     linear: primals.map(() => false),
   });
-  const [carry, ys, stackedRes] = split(knownOuts, ncar, nys, stacked.length);
+  const [carry, ys, extraRes] = split(knownOuts, ncar, nys, knownOuts.length - ncar - nys);
+  let e = 0;
+  const stackedRes = sameAsY.map((y) => (y === null ? extraRes[e++] : ys[y]));
   if (!carryNz.some((b) => b) && nyt === 0) return [[...carry, ...ys], outAvals.map((a) => Zero.of(a))];
   const slotAval = (kind: "c" | "x" | "s", n: number) => {
     const avals: ShapedArray[] = Array<ShapedArray>(n);
