@@ -106,15 +106,6 @@ const zeroFloat = (f: Fn, args: () => Arr[], why: string): Skip => ({
   check: () => assertZeroTangent(f, args()),
 });
 
-function notYetDifferentiable(f: (x: Arr) => Arr): Skip {
-  return {
-    zero: "differentiating control flow is not supported yet: a clear error",
-    check: async () => {
-      assert.throws(() => jvp(f, [uniform([3])], [uniform([3])]), /is not supported yet \(issue 7\)/);
-    },
-  };
-}
-
 const keys = () => [ints([[1, 2]], "uint32")];
 const scatterDn = {
   updateWindowDims: [],
@@ -424,26 +415,52 @@ const cases: Record<Primitive, Case | Skip> = {
   },
   // [end jit]
   // [control-flow] cases
-  // Not differentiable yet: until their rules land, differentiating them is a clear error.
-  [Primitive.Cond]: notYetDifferentiable((x) =>
-    lax.cond(
-      true,
-      (y: Arr) => jnp.sin(y),
-      (y: Arr) => y,
-      x,
-    ),
-  ),
-  [Primitive.While]: notYetDifferentiable(
-    (x) =>
-      lax.whileLoop(
-        ([i]: Arr[]) => jnp.less(i, 2),
-        ([i, y]: Arr[]) => [i.add(1), jnp.sin(y)],
-        [jnp.array(0, { dtype: "int32" }), x],
-      )[1],
-  ),
-  [Primitive.Scan]: notYetDifferentiable(
-    (x) => lax.scan((c: Arr, y: Arr) => [c.add(y), c] as const, x, jnp.ones([2, 3]))[0],
-  ),
+  // Both branches of a cond are taken (a true and a false predicate), a branch whose output does not
+  // depend on the operands (its tangent is materialised), and a three-way switch.
+  [Primitive.Cond]: {
+    f: (x, y) => [
+      ...lax.cond(
+        true,
+        (a: Arr, b: Arr) => [jnp.sin(a).mul(b), a],
+        (a: Arr, b: Arr) => [b, jnp.onesLike(a)],
+        x,
+        y,
+      ),
+      ...lax.cond(
+        jnp.less(jnp.sum(x), -100),
+        (a: Arr, b: Arr) => [jnp.sin(a).mul(b), a],
+        (a: Arr, b: Arr) => [b.mul(b), jnp.onesLike(a)],
+        x,
+        y,
+      ),
+      lax.switch(1, [(a: Arr) => a, (a: Arr) => jnp.exp(a).mul(y), (a: Arr) => jnp.cos(a)], x),
+    ],
+    args: () => [uniform([3]), uniform([3])],
+  },
+  // Forward mode only, as in JAX (grad raises JAX's error: tests/autodiff-control-flow.test.ts).
+  [Primitive.While]: {
+    f: (x, w) =>
+      lax
+        .whileLoop(
+          ([i]: Arr[]) => jnp.less(i, 3),
+          ([i, y, z]: Arr[]) => [i.add(1), jnp.sin(y).mul(w), z.add(y)],
+          [jnp.array(0, { dtype: "int32" }), x, jnp.zerosLike(x)],
+        )
+        .slice(1),
+    args: () => [uniform([3]), uniform([3])],
+    noVjp: "reverse mode through a while loop is JAX's error",
+  },
+  // Consts (w), carry, xs and ys, forwards and in reverse, and a fori_loop with static bounds.
+  [Primitive.Scan]: {
+    f: (xs, w, c0) => {
+      const body = (c: Arr, x: Arr) => [jnp.tanh(c.mul(w).add(x)), jnp.sin(c).mul(x)] as const;
+      const [c, ys] = lax.scan(body, c0, xs);
+      const [cr, ysr] = lax.scan(body, c0, xs, { reverse: true });
+      const f = lax.forLoop(0, 2, (_i, v: Arr) => jnp.sin(v).mul(w), c0);
+      return [c, ys, cr, ysr, f];
+    },
+    args: () => [uniform([3, 2]), uniform([2]), uniform([2])],
+  },
   // [end control-flow]
 };
 

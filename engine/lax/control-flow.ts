@@ -242,7 +242,7 @@ function staticBound(x: ArrayLike): number | undefined {
 /**
  * `lax.forLoop(lower, upper, bodyFun, initVal)` (JAX's fori_loop): `for (i = lower; i < upper; i++)
  * val = bodyFun(i, val)`. With JS-number bounds it is a scan of `upper - lower` steps (so reverse-mode
- * differentiation would work, as in JAX); with traced bounds a while loop.
+ * differentiation works, as in JAX); with traced bounds a while loop (forward mode only).
  */
 export function forLoop<T>(
   lower: ArrayLike,

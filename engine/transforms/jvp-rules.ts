@@ -11,14 +11,9 @@ import type { JvpRule } from "./ad/ops.js";
 import { Zero } from "./ad/zero.js";
 import { jvpFlat } from "./ad/linearize.js";
 import { evalJaxpr } from "../core/eval-jaxpr.js";
+import { condJvp, scanJvp, whileJvp } from "./ad/control-flow.js";
 
 export type { JvpRule };
-
-function notYet(what: string): never {
-  throw new TypeError(
-    `differentiating through ${what} is not supported yet (issue 7); write the loop unrolled to differentiate it`,
-  );
-}
 
 export const jvpRules: { [P in Primitive]: JvpRule<P> } = {
   ...elementwiseJvpRules,
@@ -32,9 +27,11 @@ export const jvpRules: { [P in Primitive]: JvpRule<P> } = {
   // [end jit]
 
   // [control-flow] jvp rules
-  [Primitive.Cond]: () => notYet("lax.cond"),
-  [Primitive.While]: () => notYet("lax.whileLoop"),
-  [Primitive.Scan]: () => notYet("lax.scan"),
+  // Forward mode jvp's the inner jaxprs; under linearize, cond and scan split into a primal part
+  // (run now) and a linear part (recorded), as JAX's partial evaluation (ad/control-flow.ts).
+  [Primitive.Cond]: (primals, tangents, params) => condJvp(primals, tangents, params),
+  [Primitive.While]: (primals, tangents, params) => whileJvp(primals, tangents, params),
+  [Primitive.Scan]: (primals, tangents, params) => scanJvp(primals, tangents, params),
   // [end control-flow]
 
   // The value passes, its derivative does not.

@@ -9,6 +9,7 @@ import { Primitive, type ParamsOf } from "../core/primitive.js";
 import { bind1, type Tracer } from "../core/trace.js";
 import { psum } from "../lax/collectives.js";
 import { axisIndex } from "../lax/axis-index.js";
+import { condTranspose, scanTranspose, whileTranspose } from "./ad/control-flow.js";
 import { gatherTranspose, scatterLike, scatterWindows } from "./ad/indexing.js";
 import {
   broadcastInDim,
@@ -424,8 +425,10 @@ export const transposeRules: { [P in Primitive]: TransposeRule<P> } = {
   // [end jit]
 
   // [control-flow] transpose rules
-  [Primitive.Cond]: notLinear(Primitive.Cond),
-  [Primitive.While]: notLinear(Primitive.While),
-  [Primitive.Scan]: notLinear(Primitive.Scan),
+  // Only the linear (unknown) halves that the JVP rules record under linearize get here.
+  [Primitive.Cond]: (cts, args, params) => condTranspose(cts, args, params),
+  // JAX's _while_transpose_error.
+  [Primitive.While]: () => whileTranspose(),
+  [Primitive.Scan]: (cts, args, params) => scanTranspose(cts, args, params),
   // [end control-flow]
 };

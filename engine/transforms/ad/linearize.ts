@@ -80,8 +80,14 @@ export class LinearJaxpr {
   }
 }
 
+/**
+ * The builder of a linearize trace: marks its tracers as tangents being linearized, so the JVP rules
+ * of control flow know to split their work into a primal part (run now) and a linear part (recorded).
+ */
+export class LinearizeBuilder extends JaxprBuilder {}
+
 export function linearizeFlat(f: (xs: Tracer[]) => Tracer[], primals: Tracer[]): [Tracer[], LinearJaxpr] {
-  const builder = new JaxprBuilder();
+  const builder = new LinearizeBuilder();
   return withNewMain(JaxprTrace, builder, (main) => {
     const trace = new JaxprTrace(main);
     const tanIns = primals.map((p) =>
