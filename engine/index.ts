@@ -77,6 +77,10 @@ export { WgslKernelError, DeviceLostError } from "./backend/webgpu/errors.js";
 export { planFusion, type FusionPlan, type Step as FusionStep } from "./compiler/fusion.js";
 // [end webgpu-compiler]
 
+// [notebooks-a] exports
+export { Lowered, Compiled } from "./transforms/lower.js";
+// [end notebooks-a]
+
 /** The array type users see: concrete arrays and tracers inside transforms alike. */
 export { Tracer as Array, ConcreteArray };
 

@@ -35,6 +35,49 @@ const CHECKS: Record<string, Record<string, string | RegExp>> = {
       /d:f32\[2,4\] = dot_general\[dimension_numbers=\(\(\[1\], \[1\]\), \(\[\], \[\]\)\)/,
     "%jaxpr pairwise": "reduce_sum[axes=(2,)]",
   },
+  "02-jit-and-batched-performance.ipynb": {
+    "const mlp = makeMlp()": "[ 'webgpu:0', [ 10 ], [ 512, 64 ] ]",
+    "const jmlp = jit(mlp)": /^0$/,
+    "%jaxpr jmlp(x0)":
+      /pjit\[jaxpr=\{ lambda c:f32\[64,128\] d:f32\[128\] e:f32\[128,10\] f:f32\[10\]; g:f32\[64\]\. let[\s\S]*name=mlp\] a/,
+    "1st call: trace": /^CPU times: user .*\nWall time: [\d.]+ (ns|µs|ms|s)\n$/,
+    "2nd call: run only": /^CPU times: user .*\nWall time: [\d.]+ (ns|µs|ms|s)\n$/,
+    "childProcess.execFileSync": /^\{ firstMs: \d+, secondMs: [\d.]+, firstOverSecond: \d+ \}$/,
+    "traces: batched.traceCount": "{ traces: 2, signatures: 2 }",
+    "const loopMlp": "{ shape: [ 512, 10 ], loopVsJit: 0, vmapVsJit: 0 }",
+    "eagerKernels:": "{ eagerKernels: 7, jitKernels: 2 }",
+    "%timeit -n 1 -r 3 loopMlp(xs)": /per loop \(mean ± std\. dev\. of 3 runs, 1 loop each\)/,
+    "%timeit -n 20 -r 3 batched(xs)": /per loop \(mean ± std\. dev\. of 3 runs, 20 loops each\)/,
+    "%vmapbench mlp xs":
+      /jit\(vmap\(mlp\)\) vs loop\n[\s\S]*\n {2}512 [\s\S]*<Vega-Lite chart: layer '%vmapbench mlp on webgpu:0/,
+    "const mlpCpu": "[ 'cpu:0', 'webgpu:0', true ]",
+    "async function tenSteps":
+      /device: 'webgpu:0',\s+queuedMs: [\d.]+,\s+doneMs: [\d.]+,\s+returnedEarly: (true|false)/,
+    "const onCpu = await tenSteps()":
+      /device: 'cpu:0',\s+queuedMs: [\d.]+,\s+doneMs: [\d.]+,\s+returnedEarly: false/,
+  },
+  "05-under-the-hood.ipynb": {
+    "console.log(`f got": "f got Array([0.5, 1. , 2. ], dtype=float32)",
+    "makeJaxpr(f)(x);":
+      "f got Traced<ShapedArray(float32[3])>with<JaxprTrace>\nf got Traced<ShapedArray(float32[3])>with<BatchTrace>",
+    "const jf = jit(f)": /^f got Traced<ShapedArray\(float32\[3\]\)>with<JaxprTrace>\n1$/,
+    "%jaxpr --compare vmap(normalise)": "B     b:f32[4] = reduce_sum[axes=(1,)] a",
+    "const rows =": /^0$/,
+    "%jaxpr --compare vmap(dense)": "B     d:f32[2,4] = dot_general[dimension_numbers=(([1], [1]), ([], []))",
+    "await runningMean(seq).tolist()": "[ [ 1, 1.5, 2, 3 ], [ 1, 1.5, 2, 3 ] ]",
+    "%jaxpr --compare vmap(runningMean)": "B     d:f32[3] e:f32[] f:f32[4,3] = scan[",
+    "const means": "[ 4.        ,  2.        ,  1.3333334 ,  1.        ]",
+    "%jaxpr --compare vmap(flipOrDouble)": /\+ {5}h:f32\[4,3\] = select_n g e f/,
+    "const picked":
+      "[ [ 1, 2, 4 ], [ 0, -2, 6 ], [ 2, 2, 2 ], [ -2, -0, 2 ] ],\n  [ [ 1, 2, 4 ], [ 0, -2, 6 ], [ 2, 2, 2 ], [ -2, -0, 2 ] ]",
+    "const scaleIf": "[ 'convert_element_type', 'cond' ]",
+    "const lowered = jit(chain)": "{ equations: 5, device: 'webgpu:0', kernels: 1 }",
+    "console.log(compiled.asText())":
+      /^\/\/ kernel 1 of 1: fused elementwise kernel for f32\[3\][\s\S]*exp\([\s\S]*@compute[\s\S]*out\[i\] = v5;/,
+    'lowered.compile("cpu")': "// cpu:0 has no compiler: the jaxpr runs equation by equation",
+    "const layerCompiled": "kernels: 1",
+    "jit(runningMean).lower": "// host step: scan",
+  },
   "06-parallelism.ipynb": {
     '"pmap" in vmaplab': "false",
     "const shards": /^(0|[\d.]+e-\d+)$/, // pmap by hand = vmap, to float32 rounding

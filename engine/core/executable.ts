@@ -17,6 +17,12 @@ export interface Executable {
   run(inputs: ConcreteArray[]): ConcreteArray[];
   /** Kernels one run dispatches (what fusion saves; fusion tests assert it). */
   readonly kernelCount: number;
+  /**
+   * The program as text, for people (`jit(f).lower(x).compile().asText()`): a compiling executor's
+   * kernel sources in dispatch order, each after a comment naming it. Optional: the interpreter has
+   * no program text of its own.
+   */
+  describe?(): string;
 }
 
 /** Runs each equation as the eval trace would, freeing intermediates as soon as nothing reads them. */

@@ -11,6 +11,7 @@ import { Primitive } from "../core/primitive.js";
 import { Tracer, bind, fullRaise, withNewDynamic } from "../core/trace.js";
 import { asArray } from "../numpy/array-like.js";
 import { describeValue, flatten, unflatten, type TreeDef } from "../tree.js";
+import { Lowered } from "./lower.js";
 import { parameterNames } from "./parameter-names.js";
 
 export interface JitOptions {
@@ -48,6 +49,11 @@ export interface Jitted<A extends unknown[], R> {
   clearCache(): void;
   /** The traced function's name, as pjit equations show it. */
   readonly fnName: string;
+  /**
+   * Traces for these arguments (JAX's `jit(f).lower(*args)`): the jaxpr, and `.compile(device?)` for
+   * the device's program (`kernelCount`, `asText()`). Static arguments are given as for a call.
+   */
+  lower(...args: A): Lowered;
 }
 
 interface CacheEntry {
@@ -219,7 +225,11 @@ export function jit<A extends unknown[], R>(f: (...args: A) => R, options: JitOp
     );
   };
 
-  const jitted = (...args: A): R => {
+  /**
+   * The cache entry for these arguments (traced on a miss), their array leaves, and the outer
+   * transforms' values the trace closed over (then the entry is not cached).
+   */
+  const traced = (args: A): { entry: CacheEntry; arrays: Tracer[]; hoisted: Tracer[]; device: string } => {
     const n = args.length;
     let key = "";
     let dynamic: unknown[] = args;
@@ -246,7 +256,8 @@ export function jit<A extends unknown[], R>(f: (...args: A) => R, options: JitOp
     } catch (e) {
       throw badArgument(args, dynamicPos(), e);
     }
-    key += `|${sig.device ?? defaultDevice().id}`;
+    const device = sig.device ?? defaultDevice().id;
+    key += `|${device}`;
 
     let entry = cache.get(key);
     let hoisted: Tracer[] = [];
@@ -279,6 +290,12 @@ export function jit<A extends unknown[], R>(f: (...args: A) => R, options: JitOp
       if (hoisted.length === 0) cache.set(key, entry);
     }
 
+    return { entry, arrays, hoisted, device };
+  };
+
+  const jitted = (...args: A): R => {
+    const n = args.length;
+    const { entry, arrays, hoisted } = traced(args);
     const outs = bind(Primitive.Pjit, hoisted.length ? [...hoisted, ...arrays] : arrays, entry.params);
     if (donate.length && outs.every((o) => o instanceof ConcreteArray)) {
       const returned = new Set<Tracer>(outs);
@@ -293,7 +310,19 @@ export function jit<A extends unknown[], R>(f: (...args: A) => R, options: JitOp
     return unflatten(entry.outTree, outs) as R;
   };
 
+  const lower = (...args: A): Lowered => {
+    const { entry, hoisted, device } = traced(args);
+    if (hoisted.length) {
+      throw new TypeError(
+        `${fn}.lower: the function closes over ${hoisted.length} value(s) of an outer transform ` +
+          `(vmap, jit or makeJaxpr tracers), which exist only inside that transform: lower it outside`,
+      );
+    }
+    return new Lowered(entry.params.jaxpr, name, device);
+  };
+
   return Object.defineProperties(jitted, {
+    lower: { value: lower },
     cacheSize: { value: () => cache.size },
     traceCount: { get: () => traceCount },
     clearCache: { value: () => cache.clear() },

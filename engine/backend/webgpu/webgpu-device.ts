@@ -2,8 +2,8 @@
  * The Dawn WebGPU executor (npm `webgpu`): one compute dispatch per primitive in eager mode. Pipelines
  * are cached by WGSL source; freed buffers go to a pool keyed by size; reads are asynchronous.
  */
-import type { ShapedArray } from "../../core/aval.js";
-import type { ParamsOf, Primitive } from "../../core/primitive.js";
+import { ShapedArray } from "../../core/aval.js";
+import { Primitive, type ParamsOf } from "../../core/primitive.js";
 import { hostArray, type TypedArray } from "../../dtype.js";
 import type { Device, DeviceBuffer, HostStepContext, HostStepFn } from "../device.js";
 import type { Executable } from "../../core/executable.js";
@@ -176,6 +176,25 @@ export class WebGpuDevice implements Device {
     params: ParamsOf<P>,
   ): DeviceBuffer[] {
     this.checkUsable();
+    // One binding per operand: a concatenate of more operands than the shader stage can bind (a
+    // `jnp.stack` of a per-example loop) is done in chunks, then the chunks are concatenated.
+    const most = this.limits.maxStorageBuffersPerShaderStage - 1;
+    if (prim === Primitive.Concatenate && inputs.length > most) {
+      const { dimension } = params as ParamsOf<Primitive.Concatenate>;
+      const parts: DeviceBuffer[] = [];
+      const partAvals: ShapedArray[] = [];
+      for (let k = 0; k < inputs.length; k += most) {
+        const avals = inAvals.slice(k, k + most);
+        const shape = [...avals[0].shape];
+        shape[dimension] = avals.reduce((n, a) => n + a.shape[dimension], 0);
+        const aval = new ShapedArray(shape, outAvals[0].dtype);
+        parts.push(...this.execute(prim, inputs.slice(k, k + most), avals, [aval], params));
+        partAvals.push(aval);
+      }
+      const out = this.execute(prim, parts, partAvals, outAvals, params);
+      for (const b of parts) this.release(b);
+      return out;
+    }
     const kernel = kernelRulesOf(prim).wgsl(inAvals, outAvals, params);
     const outputs = outAvals.map((a) => this.allocate(deviceBytes(a)));
     const threads = kernel.threads ?? outAvals[0].size;

@@ -153,6 +153,31 @@ export class WebGpuExecutable implements Executable {
     for (const [v, k] of last) this.instrs[k].frees.push(v);
   }
 
+  /** Each kernel's WGSL after a comment naming it; host steps (loops, conds) as comments. */
+  describe(): string {
+    const parts: string[] = [];
+    let k = 0;
+    for (const ins of this.instrs) {
+      if (ins.call) {
+        const inner = ins.call.primitive;
+        parts.push(
+          `// host step: ${inner} (runs through its impl between kernels; its bodies run as programs of their own)`,
+        );
+        continue;
+      }
+      for (const d of ins.dispatches) {
+        k++;
+        const [x, y, z] = d.spec.groups;
+        parts.push(
+          `// kernel ${k} of ${this.kernelCount}: ${d.spec.label}; ${d.bindings.length} bindings, workgroups (${x}, ${y}, ${z})\n` +
+            d.spec.code.trimEnd(),
+        );
+      }
+    }
+    if (!parts.length) parts.push("// no kernels: the program only forwards its inputs or constants");
+    return parts.join("\n\n") + "\n";
+  }
+
   run(inputs: ConcreteArrayT[]): ConcreteArrayT[] {
     const { device, plan } = this;
     const gpu = device.gpu;
