@@ -31,10 +31,13 @@ function globalizeImports(code: string): { text: string; delta: (pos: number) =>
         decls.push(`declare const ${nb.name.text}: typeof import(${spec});`);
       else if (nb) {
         for (const el of nb.elements) {
-          decls.push(`type ${el.name.text} = import(${spec}).${(el.propertyName ?? el.name).text};`);
-          decls.push(
-            `declare const ${el.name.text}: typeof import(${spec}).${(el.propertyName ?? el.name).text};`,
-          );
+          const member = `import(${spec}).${(el.propertyName ?? el.name).text}`;
+          // Whether the name is a type, a value or both is not known here: type-only imports are
+          // types; other names are values, and also types when capitalised (classes, interfaces,
+          // enums), since a type alias of a plain function or constant would be an error.
+          const typeOnly = Boolean(clause?.isTypeOnly || el.isTypeOnly);
+          if (typeOnly || /^[A-Z]/.test(el.name.text)) decls.push(`type ${el.name.text} = ${member};`);
+          if (!typeOnly) decls.push(`declare const ${el.name.text}: typeof ${member};`);
         }
       }
       edits.push({ start: st.getStart(sf), end: st.end, text: decls.join(" ") });

@@ -179,6 +179,12 @@ describe("kernel features via jupyter_client", () => {
     );
   });
 
+  it("type-checks named imports of Node built-ins (functions and classes) without false warnings", () => {
+    assert.equal(resultText("import_named"), "'function'");
+    const stderr = outputs("import_named", "stream").filter((c) => c.name === "stderr");
+    assert.deepEqual(stderr, [], "no type warning");
+  });
+
   it("runs magics: %lsmagic, %jaxpr, %timeit (IPython's format, -o), %time, and rejects unknown ones", () => {
     const stdout = (k: string) =>
       outputs(k, "stream")

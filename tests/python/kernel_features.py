@@ -77,6 +77,8 @@ def main():
         out["inspect"] = shell_request(kc, "inspect_request", {"code": "twice(1)", "cursor_pos": 3, "detail_level": 0})
         out["inspect_doc"] = shell_request(kc, "inspect_request", {"code": "documented", "cursor_pos": 5, "detail_level": 1})
         out["type_warning"] = run(kc, 'const typed: string = 42;\ntyped')
+        # Named imports of a Node built-in: a function (a value only) and a class (a value and a type).
+        out["import_named"] = run(kc, 'import { execFileSync } from "node:child_process";\nimport { EventEmitter } from "node:events";\nconst emitter: EventEmitter = new EventEmitter();\ntypeof execFileSync')
         out["magic_ls"] = run(kc, "%lsmagic")
         out["magic_jaxpr"] = run(kc, "const mf = (x: typeof documented) => jnp.sin(x).mul(2);\n%jaxpr mf(documented)")
         out["magic_timeit"] = run(kc, "%timeit -n 3 -r 2 -o jnp.add(documented, 1)")
