@@ -2,8 +2,8 @@
  * The Dawn WebGPU executor (npm `webgpu`): one compute dispatch per primitive in eager mode. Pipelines
  * are cached by WGSL source; freed buffers go to a pool keyed by size; reads are asynchronous.
  */
-import type { ShapedArray } from "../../core/aval.js";
-import type { ParamsOf, Primitive } from "../../core/primitive.js";
+import { ShapedArray } from "../../core/aval.js";
+import { Primitive, type ParamsOf } from "../../core/primitive.js";
 import { hostArray, type TypedArray } from "../../dtype.js";
 import type { Device, DeviceBuffer, HostStepContext, HostStepFn } from "../device.js";
 import type { Executable } from "../../core/executable.js";
@@ -176,6 +176,10 @@ export class WebGpuDevice implements Device {
     params: ParamsOf<P>,
   ): DeviceBuffer[] {
     this.checkUsable();
+    if (prim === Primitive.Concatenate && inputs.length + 1 > this.limits.maxStorageBuffersPerShaderStage)
+      return [
+        this.concatenateInGroups(inputs, inAvals, outAvals[0], params as ParamsOf<Primitive.Concatenate>),
+      ];
     const kernel = kernelRulesOf(prim).wgsl(inAvals, outAvals, params);
     const outputs = outAvals.map((a) => this.allocate(deviceBytes(a)));
     const threads = kernel.threads ?? outAvals[0].size;
@@ -185,6 +189,32 @@ export class WebGpuDevice implements Device {
       this.dispatch(pipeline, [...inputs.map((b) => this.own(b).buffer), ...outputs], threads);
     }
     return outputs.map((b) => new GpuBuffer(this, b));
+  }
+
+  /**
+   * A concatenate with more operands than a shader may bind (e.g. `jnp.stack` of a loop's 64
+   * results): concatenate groups of operands first, then the groups' results.
+   */
+  private concatenateInGroups(
+    inputs: DeviceBuffer[],
+    inAvals: ShapedArray[],
+    outAval: ShapedArray,
+    params: ParamsOf<Primitive.Concatenate>,
+  ): DeviceBuffer {
+    const group = this.limits.maxStorageBuffersPerShaderStage - 1;
+    const parts: DeviceBuffer[] = [];
+    const partAvals: ShapedArray[] = [];
+    for (let k = 0; k < inputs.length; k += group) {
+      const avals = inAvals.slice(k, k + group);
+      const shape = [...outAval.shape];
+      shape[params.dimension] = avals.reduce((n, a) => n + a.shape[params.dimension], 0);
+      const aval = new ShapedArray(shape, outAval.dtype, outAval.weakType);
+      parts.push(this.execute(Primitive.Concatenate, inputs.slice(k, k + group), avals, [aval], params)[0]);
+      partAvals.push(aval);
+    }
+    const [out] = this.execute(Primitive.Concatenate, parts, partAvals, [outAval], params);
+    for (const p of parts) this.release(p);
+    return out;
   }
 
   async read(buffer: DeviceBuffer, aval: ShapedArray): Promise<TypedArray> {
