@@ -78,6 +78,53 @@ const CHECKS: Record<string, Record<string, string | RegExp>> = {
     "const layerCompiled": "kernels: 1",
     "jit(runningMean).lower": "// host step: scan",
   },
+  "03-per-example-gradients.ipynb": {
+    "positives:": "{ xs: [ 64, 3 ], ys: [ 64 ], positives: 34 }",
+    "grad(loss)(w, x0, y0)": /\[-0\.58293\d*\s*,\s+0\.52622\d*,\s+0\.43439\d*\]/,
+    "jnp.dot(w, x0)), y0), x0)": /\[-0\.58293\d*\s*,\s+0\.52622\d*,\s+0\.43439\d*\]/, // the hand formula
+    "const g = perExampleGrads": "shape: [ 64, 3 ]",
+    "vsHandFormula:": /vsHandFormula: (0|[\d.]+e-[6-9]), vsLoopOfGrad: (0|[\d.]+e-[6-9]) \}/,
+    "const batchGrad":
+      /gradOfMeanLoss: \[ -0\.2188\d+, 0\.2097\d+, 0\.0206\d+ \][\s\S]*maxDiff: (0|[\d.]+e-[6-9])\n/,
+    "const norms =":
+      /max difference: (0|[\d.]+e-[6-9])\n[\s\S]*<Vega-Lite chart: bar 'Per-example gradient norms', 64 data points>/,
+    "plot.scatter(errors, norms":
+      "<Vega-Lite chart: point 'Gradient norm against prediction error', 64 data points>",
+    "const top =": "examples: [ 21, 9, 22, 34, 46 ]",
+    "const clipped = clipEach":
+      /clippedExamples: 39,[\s\S]*maxNormAfter: 0\.(5|4999)\d*,\s+unclippedUnchanged: 0\s/,
+    "plot.scatter(norms, clippedNorms": "<Vega-Lite chart: point 'Clipping at C = 0.5', 64 data points>",
+    "const privateGrad":
+      /clippedMean: \[ -0\.1606\d+, 0\.0675\d+, -0\.0269\d+ \],\s+private: \[ -0\.1505\d+, 0\.0780\d+, -0\.0301\d+ \]/,
+    "const dpGrad = jit":
+      /lossGradientDescent: 0\.397\d+,\s+lossDpSgd: 0\.41\d+,\s+accuracyGradientDescent: 0\.8125,/,
+    'title: "Mean loss during training"':
+      "<Vega-Lite chart: line 'Mean loss during training', 120 data points>",
+    "%jaxpr vmap(grad(loss)":
+      /d:f32\[64\] = dot_general[\s\S]*logistic d[\s\S]*f32\[64,3\] = dot_general\[dimension_numbers=\(\(\[\], \[\]\), \(\[0\], \[0\]\)\)\]/,
+    "const fastGrads = jit": /^(0|[\d.]+e-\d+)$/,
+    "%timeit -n 1 -r 3 loopGrads":
+      /[\d.]+ (ms|s) ± [\d.]+ (µs|ms|s) per loop \(mean ± std\. dev\. of 3 runs, 1 loop each\)/,
+    "%timeit -n 20 -r 3 fastGrads":
+      /[\d.]+ (µs|ms) ± [\d.]+ (ns|µs|ms) per loop \(mean ± std\. dev\. of 3 runs, 20 loops each\)/,
+  },
+  "04-training-a-batched-mlp.ipynb": {
+    'defaultDevice("cpu")': "'cpu:0'",
+    "twoMoons(kTrain, 128, 0.2)": "[ 256, 2 ] [ 256 ] int32",
+    "const moonPoints": "<Vega-Lite chart: point 'Training data: two moons', 256 data points>",
+    "const params0 = initParams": /\{ w: \[ 16, 2 \], b: \[ 2 \] \}[\s\S]*\n354$/,
+    "initialLoss:": /initialLoss: 0\.4995\d*, initialAccuracy: 0\.789\d* \}/,
+    "%jaxpr predictBatch":
+      /h:f32\[256,16\] = dot_general\[dimension_numbers=\(\(\[1\], \[0\]\), \(\[\], \[\]\)\)/,
+    "const lossAndGrad = jit(valueAndGrad(loss))": /gradient tree: \[[\s\S]*\{ w: \[ 16, 2 \], b: \[ 2 \] \}/,
+    // the live chart's last state (21 points: steps 0, 10, ..., 200), then the summary line
+    "for (let t = 1; t <= 200":
+      /<Vega-Lite chart: line 'Training loss', 21 data points>200 steps in [\d.]+ s; loss 0\.500 → 0\.0[0-4]\d/,
+    "trainAccuracy:": /trainAccuracy: (0\.9[5-9]\d*|1), testAccuracy: (0\.9\d*|1) \}/,
+    "const probs = jnp.reshape": "[ 24, 32 ] P(class 1) ranges over",
+    'title: "Decision boundary':
+      "<Vega-Lite chart: layer 'Decision boundary: P(class 1) and the training points'>",
+  },
   "06-parallelism.ipynb": {
     '"pmap" in vmaplab': "false",
     "const shards": /^(0|[\d.]+e-\d+)$/, // pmap by hand = vmap, to float32 rounding

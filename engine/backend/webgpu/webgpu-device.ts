@@ -176,25 +176,10 @@ export class WebGpuDevice implements Device {
     params: ParamsOf<P>,
   ): DeviceBuffer[] {
     this.checkUsable();
-    // One binding per operand: a concatenate of more operands than the shader stage can bind (a
-    // `jnp.stack` of a per-example loop) is done in chunks, then the chunks are concatenated.
-    const most = this.limits.maxStorageBuffersPerShaderStage - 1;
-    if (prim === Primitive.Concatenate && inputs.length > most) {
-      const { dimension } = params as ParamsOf<Primitive.Concatenate>;
-      const parts: DeviceBuffer[] = [];
-      const partAvals: ShapedArray[] = [];
-      for (let k = 0; k < inputs.length; k += most) {
-        const avals = inAvals.slice(k, k + most);
-        const shape = [...avals[0].shape];
-        shape[dimension] = avals.reduce((n, a) => n + a.shape[dimension], 0);
-        const aval = new ShapedArray(shape, outAvals[0].dtype);
-        parts.push(...this.execute(prim, inputs.slice(k, k + most), avals, [aval], params));
-        partAvals.push(aval);
-      }
-      const out = this.execute(prim, parts, partAvals, outAvals, params);
-      for (const b of parts) this.release(b);
-      return out;
-    }
+    if (prim === Primitive.Concatenate && inputs.length + 1 > this.limits.maxStorageBuffersPerShaderStage)
+      return [
+        this.concatenateInGroups(inputs, inAvals, outAvals[0], params as ParamsOf<Primitive.Concatenate>),
+      ];
     const kernel = kernelRulesOf(prim).wgsl(inAvals, outAvals, params);
     const outputs = outAvals.map((a) => this.allocate(deviceBytes(a)));
     const threads = kernel.threads ?? outAvals[0].size;
@@ -204,6 +189,32 @@ export class WebGpuDevice implements Device {
       this.dispatch(pipeline, [...inputs.map((b) => this.own(b).buffer), ...outputs], threads);
     }
     return outputs.map((b) => new GpuBuffer(this, b));
+  }
+
+  /**
+   * A concatenate with more operands than a shader may bind (e.g. `jnp.stack` of a loop's 64
+   * results): concatenate groups of operands first, then the groups' results.
+   */
+  private concatenateInGroups(
+    inputs: DeviceBuffer[],
+    inAvals: ShapedArray[],
+    outAval: ShapedArray,
+    params: ParamsOf<Primitive.Concatenate>,
+  ): DeviceBuffer {
+    const group = this.limits.maxStorageBuffersPerShaderStage - 1;
+    const parts: DeviceBuffer[] = [];
+    const partAvals: ShapedArray[] = [];
+    for (let k = 0; k < inputs.length; k += group) {
+      const avals = inAvals.slice(k, k + group);
+      const shape = [...outAval.shape];
+      shape[params.dimension] = avals.reduce((n, a) => n + a.shape[params.dimension], 0);
+      const aval = new ShapedArray(shape, outAval.dtype, outAval.weakType);
+      parts.push(this.execute(Primitive.Concatenate, inputs.slice(k, k + group), avals, [aval], params)[0]);
+      partAvals.push(aval);
+    }
+    const [out] = this.execute(Primitive.Concatenate, parts, partAvals, [outAval], params);
+    for (const p of parts) this.release(p);
+    return out;
   }
 
   async read(buffer: DeviceBuffer, aval: ShapedArray): Promise<TypedArray> {
