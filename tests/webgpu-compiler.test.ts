@@ -97,6 +97,18 @@ describe("webgpu compiler: fusion", () => {
     assert.equal(await check(f, [{ shape: [4, 5] }, { shape: [5] }]), 1);
   });
 
+  it("turns a dot_general without contracting dims (a batched outer product) into one fused elementwise kernel", async () => {
+    // What transposing a batched dot gives: per-example gradients u_i * x_i, batch dims not in front.
+    const f = (u: Array, x: Array) =>
+      lax
+        .dotGeneral(u.mul(3), x.add(1), [
+          [[], []],
+          [[1], [0]],
+        ])
+        .mul(2);
+    assert.equal(await check(f, [{ shape: [3, 4] }, { shape: [4, 5, 2] }]), 1);
+  });
+
   it("fuses reshapes, transposes and squeezes as index arithmetic", async () => {
     const f = (x: Array, y: Array) =>
       jnp

@@ -12,6 +12,7 @@ import { Primitive, type ParamsOf } from "../../../core/primitive.js";
 import { planFusion, type FusionPlan } from "../../../compiler/fusion.js";
 import { inlineCalls } from "../../../compiler/inline.js";
 import { splitWideConcatenates } from "../../../compiler/split-concatenate.js";
+import { expandContractionFreeDots } from "../../../compiler/contraction-free-dots.js";
 import { hostArray } from "../../../dtype.js";
 import { rulesOf } from "../../../primitives/index.js";
 import { isHigherOrder } from "../../../primitives/rules.js";
@@ -70,7 +71,10 @@ function canAnchor(eqn: JaxprEqn): boolean {
 export function compileWebGpu(device: WebGpuDevice, jaxpr: Jaxpr): Executable {
   const { jaxpr: inlined, extraConsts } = inlineCalls(jaxpr);
   // A kernel binds every operand and its output: wide concatenates become a tree of narrower ones.
-  const flat = splitWideConcatenates(inlined, device.limits.maxStorageBuffersPerShaderStage - 1);
+  const flat = splitWideConcatenates(
+    expandContractionFreeDots(inlined),
+    device.limits.maxStorageBuffersPerShaderStage - 1,
+  );
   const force = new Set<Var>();
   for (;;) {
     const plan = planFusion(flat, { canInline: canInlineWgsl, canAnchor, forceMaterialise: force });
