@@ -27,7 +27,8 @@ export const UNARY_F32 = [
 ] as const;
 export type UnaryF32 = (typeof UNARY_F32)[number];
 
-const unaryF32: Record<UnaryF32, (f: FunctionBuilder, x: V) => V> = {
+/** The vector code of each float32 unary map (shared with the fused kernels of compiled programs). */
+export const unaryF32: Record<UnaryF32, (f: FunctionBuilder, x: V) => V> = {
   neg: (_f, x) => (g) => {
     x(g);
     g.simd("f32x4_neg");
