@@ -20,12 +20,7 @@ export class WorkerPool {
   /** Threads that take part in a job, the calling thread included. */
   readonly threads: number;
 
-  constructor(
-    module: WasmModule,
-    memory: WasmMemory,
-    names: string[],
-    threads = availableParallelism(),
-  ) {
+  constructor(module: WasmModule, memory: WasmMemory, names: string[], threads = availableParallelism()) {
     this.threads = Math.max(1, threads);
     names.forEach((n, k) => this.index.set(n, k));
     const sab = new SharedArrayBuffer(4 * SLOT_WORDS * (this.threads + 1));

@@ -40,8 +40,8 @@ interface Axis {
 }
 type IndexMap =
   | { kind: "axes"; axes: Axis[] }
-  /** The value's flat index is the root's flat index (a reshape of the root's shape). */
-  | { kind: "flat" };
+  /** The value's flat index = offset + sum over root axes r of root[r] * strides[r] (below a reshape). */
+  | { kind: "linear"; strides: number[]; offset: number };
 
 const bytesOf = (d: DType) => (d === "bool" ? 1 : 4);
 
@@ -79,31 +79,43 @@ function expand(
   const leaves: { v: Var; strides: number[]; offset: number }[] = [];
   const memo = new Map<Var, Map<string, Node>>();
   const cone = new Set<JaxprEqn>();
-  const identityAxes: Axis[] = rootShape.map((_, r) => ({ r, m: 1, b: 0 }));
-  const identity: IndexMap = { kind: "axes", axes: identityAxes };
-  const isIdentity = (map: IndexMap, shape: readonly number[]) =>
-    map.kind === "flat" ||
-    (shape.length === rootShape.length &&
-      shape.every((n, a) => n === rootShape[a]) &&
-      map.axes.every((e, a) => e.r === a && e.m === 1 && e.b === 0));
+  const identity: IndexMap = { kind: "axes", axes: rootShape.map((_, r) => ({ r, m: 1, b: 0 })) };
+  /** The flat-index form of a map on a value of `shape`. */
+  const linearOf = (map: IndexMap, shape: readonly number[]): { strides: number[]; offset: number } => {
+    if (map.kind === "linear") return map;
+    const strides = rootShape.map(() => 0);
+    let offset = 0;
+    const st = stridesOf(shape);
+    map.axes.forEach((e, a) => {
+      if (e.r >= 0) strides[e.r] += e.m * st[a];
+      offset += e.b * st[a];
+    });
+    return { strides, offset };
+  };
+  /**
+   * Per-axis form of a linear map on `v`: each root axis must step within one axis of v (its stride
+   * a multiple of that axis's stride, staying in range), at most one root axis per axis of v.
+   */
   const axesOf = (map: IndexMap, v: Var): Axis[] => {
     if (map.kind === "axes") return map.axes;
-    const s = v.aval.shape;
-    if (s.length === rootShape.length && s.every((n, a) => n === rootShape[a])) return identityAxes;
-    throw new NeedsMaterialise(v);
+    const shape = v.aval.shape;
+    const st = stridesOf(shape);
+    if (map.offset < 0 || map.offset >= Math.max(1, v.aval.size)) throw new NeedsMaterialise(v);
+    const axes: Axis[] = shape.map((n, a) => ({ r: -1, m: 0, b: Math.floor(map.offset / st[a]) % n }));
+    map.strides.forEach((s, r) => {
+      if (s === 0 || rootShape[r] === 1) return;
+      const a = shape.findIndex((n, k) => n > 1 && Math.abs(s) >= st[k] && s % st[k] === 0);
+      if (a < 0 || axes[a].r >= 0) throw new NeedsMaterialise(v);
+      const e = axes[a];
+      e.r = r;
+      e.m = s / st[a];
+      const last = e.b + e.m * (rootShape[r] - 1);
+      if (last < 0 || last >= shape[a]) throw new NeedsMaterialise(v);
+    });
+    return axes;
   };
   const leafRead = (v: Var, map: IndexMap): Node => {
-    let strides: number[];
-    let offset = 0;
-    if (map.kind === "flat") strides = stridesOf(rootShape);
-    else {
-      strides = rootShape.map(() => 0);
-      const st = stridesOf(v.aval.shape);
-      map.axes.forEach((e, a) => {
-        if (e.r >= 0) strides[e.r] += e.m * st[a];
-        offset += e.b * st[a];
-      });
-    }
+    const { strides, offset } = linearOf(map, v.aval.shape);
     const key = `${strides.join(",")}@${offset}`;
     let k = leaves.findIndex((l) => l.v === v && `${l.strides.join(",")}@${l.offset}` === key);
     if (k < 0) {
@@ -115,7 +127,10 @@ function expand(
   const visit = (a: Atom, map: IndexMap): Node => {
     if (a instanceof Literal) return { kind: "literal", value: a.value, dtype: a.aval.dtype };
     const v = a;
-    const key = map.kind === "flat" ? "flat" : map.axes.map((e) => `${e.r}:${e.m}:${e.b}`).join(",");
+    const key =
+      map.kind === "linear"
+        ? `L${map.strides.join(",")}@${map.offset}`
+        : map.axes.map((e) => `${e.r}:${e.m}:${e.b}`).join(",");
     let byMap = memo.get(v);
     if (!byMap) memo.set(v, (byMap = new Map()));
     const hit = byMap.get(key);
@@ -149,18 +164,8 @@ function expand(
     switch (eqn.primitive) {
       case Primitive.Reshape:
       case Primitive.Squeeze: {
-        const xs = x.shape.filter((n) => n !== 1);
-        const ys = y.shape.filter((n) => n !== 1);
-        if (map.kind === "axes" && xs.length === ys.length && xs.every((n, k) => n === ys[k])) {
-          const big = map.axes.filter((_, a) => y.shape[a] !== 1);
-          let k = 0;
-          return {
-            kind: "axes",
-            axes: x.shape.map((n) => (n === 1 ? { r: -1, m: 0, b: 0 } : big[k++])),
-          };
-        }
-        if (isIdentity(map, y.shape)) return { kind: "flat" };
-        throw new NeedsMaterialise(out);
+        // The flat index is unchanged; per-axis forms are recovered below if another index op needs them.
+        return { kind: "linear", ...linearOf(map, y.shape) };
       }
       case Primitive.BroadcastInDim: {
         const axes = axesOf(map, out);
@@ -220,10 +225,8 @@ export function buildKernel(
     if (shape[d] === 1) continue;
     const last = groups[groups.length - 1];
     const s = rawLeaves.map((l) => l.strides[d]);
-    if (last && s.every((x, k) => x === last.strides[k] * last.n)) {
-      last.n *= shape[d];
-      last.strides = s;
-    } else groups.push({ n: shape[d], strides: s });
+    if (last && s.every((x, k) => x === last.strides[k] * last.n)) last.n *= shape[d];
+    else groups.push({ n: shape[d], strides: s });
   }
   groups.reverse();
   if (groups.length === 0) groups.push({ n: 1, strides: rawLeaves.map(() => 0) });

@@ -108,10 +108,7 @@ export class FunctionBuilder {
   }
 
   /** i32x4/f32x4 extract_lane (or i32x4 replace_lane) with its lane immediate. */
-  lane(
-    name: "i32x4_extract_lane" | "f32x4_extract_lane" | "i32x4_replace_lane",
-    lane: number,
-  ): this {
+  lane(name: "i32x4_extract_lane" | "f32x4_extract_lane" | "i32x4_replace_lane", lane: number): this {
     this.code.push(0xfd, ...uleb(Simd[name]), lane);
     return this;
   }
