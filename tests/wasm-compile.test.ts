@@ -223,6 +223,10 @@ describe("wasm compiler: fused kernels equal the reference executor", () => {
     const g = (x: Array, y: Array) => jnp.tanh(x).mul(y);
     await check(g, [{ shape: [600, 513] }, { shape: [600, 1] }]);
     assert.ok(device.stats.parallel >= before + 2, "large fused kernels ran on the pool");
+    // More leaves than a pool job holds arguments: the kernel runs on the calling thread.
+    const many = (...xs: Array[]) => xs.reduce((p, q, k) => p.add(q.mul(k + 1)));
+    const specs = globalThis.Array.from({ length: 10 }, () => ({ shape: [140001] }));
+    assert.equal(await check(many, specs), 1);
   });
 });
 

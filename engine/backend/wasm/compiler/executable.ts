@@ -30,6 +30,7 @@ import {
   type WasmBuffer,
   type WasmDevice,
 } from "../wasm-device.js";
+import { MAX_ARGS } from "../pool-protocol.js";
 import { NeedsMaterialise, buildKernel, type FusedKernel } from "./kernel.js";
 import { canEmit } from "./ops.js";
 
@@ -299,7 +300,8 @@ export class WasmExecutable implements Executable {
     const flagged = device.split(
       byRows ? k.rows : k.inner,
       size,
-      SPLIT_ELEMENTS / (k.hasTrig ? 4 : 1),
+      // A job's arguments must fit a pool slot; a kernel reading more leaves stays on this thread.
+      ptrs.length + 5 > MAX_ARGS ? Infinity : SPLIT_ELEMENTS / (k.hasTrig ? 4 : 1),
       (s, c) => [
         k.name,
         byRows ? [...ptrs, out.ptr, s, s + c, 0, k.inner] : [...ptrs, out.ptr, 0, k.rows, s, s + c],
