@@ -183,9 +183,33 @@ describe("wasm compiler: fused kernels equal the reference executor", () => {
       const h = jnp.tanh(jnp.matmul(x, w).add(b));
       return [jnp.sum(h.mul(h), 1), jnp.argmax(h, 1), h.T.mul(2)];
     };
-    // matmul; tanh(+b); h*h; sum; argmax; 2*h.T
+    // matmul; tanh(+b); sum of h*h (a reduction with its prologue); argmax; 2*h.T
     const n = await check(f, [{ shape: [9, 17] }, { shape: [17, 6] }, { shape: [6] }]);
-    assert.equal(n, 6);
+    assert.equal(n, 5);
+  });
+
+  it("fuses a reduction's elementwise prologue: softmax in 3 kernels, sums over trailing axes", async () => {
+    const softmax = (x: Array) => {
+      const e = jnp.exp(x.sub(jnp.max(x, { axis: 1, keepdims: true })));
+      return e.div(jnp.sum(e, { axis: 1, keepdims: true }));
+    };
+    assert.equal(await check(softmax, [{ shape: [6, 301] }]), 3);
+    // No epilogues: sqrt after the sum is a kernel of its own.
+    const norm = (x: Array) => jnp.sqrt(jnp.sum(x.mul(x), 1)).add(1);
+    assert.equal(await check(norm, [{ shape: [5, 41] }]), 2);
+    // Two trailing axes, a transposed operand (gathered), min, and a sum over everything.
+    const g = (x: Array, y: Array) => [
+      jnp.sum(jnp.tanh(x).mul(y.T.reshape([3, 2, 7])), [1, 2]),
+      jnp.min(x.add(y.T.reshape([3, 2, 7])), [2]),
+      jnp.sum(jnp.cos(x)),
+    ];
+    await check(g, [{ shape: [3, 2, 7] }, { shape: [14, 3] }]);
+    // A reduction over a leading axis runs as the device's kernel.
+    const lead = (x: Array) => jnp.sum(jnp.exp(x), 0);
+    assert.equal(await check(lead, [{ shape: [7, 5] }]), 2);
+    // Many rows over the pool; large sin arguments redone exactly.
+    const big = (x: Array) => jnp.sum(jnp.sin(x.mul(1e5)), 1);
+    await check(big, [{ shape: [2048, 70] }], { rtol: 1e-4, atol: 1e-4 });
   });
 
   it("a dot_general without contraction becomes a fused broadcast product", async () => {

@@ -31,7 +31,7 @@ import {
   type WasmDevice,
 } from "../wasm-device.js";
 import { MAX_ARGS } from "../pool-protocol.js";
-import { NeedsMaterialise, buildKernel, type FusedKernel } from "./kernel.js";
+import { NeedsMaterialise, buildKernel, type FusedKernel, type ReduceSpec } from "./kernel.js";
 import { canEmit } from "./ops.js";
 
 /** Whether a fused wasm kernel can inline this equation. */
@@ -40,6 +40,21 @@ export function canInlineWasm(eqn: JaxprEqn): boolean {
   if (INDEX_PRIMITIVES.has(eqn.primitive))
     return eqn.inputs[0].aval.dtype !== "float16" && !(eqn.inputs[0] instanceof Literal);
   return ELEMENTWISE_PRIMITIVES.has(eqn.primitive) && canEmit(eqn);
+}
+
+const REDUCE_OPS: Partial<Record<Primitive, ReduceSpec["op"]>> = {
+  [Primitive.ReduceSum]: "sum",
+  [Primitive.ReduceMax]: "max",
+  [Primitive.ReduceMin]: "min",
+};
+
+/** Float32 sum/max/min over trailing axes: a fused kernel reduces its (inlined) operand by rows. */
+function canAnchorWasm(eqn: JaxprEqn): boolean {
+  const x = eqn.inputs[0];
+  if (!REDUCE_OPS[eqn.primitive] || !(x instanceof Var)) return false;
+  if (x.aval.dtype !== "float32" || x.aval.size === 0 || eqn.outBinders[0].aval.size === 0) return false;
+  const axes = [...(eqn.params as { axes: readonly number[] }).axes].sort((a, b) => a - b);
+  return axes.length > 0 && axes.every((d, k) => d === x.aval.ndim - axes.length + k);
 }
 
 /**
@@ -124,7 +139,8 @@ export function compileWasm(device: WasmDevice, jaxpr: Jaxpr): Executable {
   for (;;) {
     const plan = planFusion(flat, {
       canInline: canInlineWasm,
-      canAnchor: () => false,
+      canAnchor: canAnchorWasm,
+      epilogues: false,
       forceMaterialise: force,
     });
     try {
@@ -167,12 +183,24 @@ export class WasmExecutable implements Executable {
           const k = buildKernel(mod, `k${mod.functions.length}`, step.root, isMat, plan.producer, order);
           return { kind: "kernel", k, frees: [] };
         }
+        case "reduce": {
+          const eqn = step.anchor;
+          const reduce = {
+            expr: eqn.inputs[0] as Var,
+            eqn,
+            op: REDUCE_OPS[eqn.primitive]!,
+            axes: (eqn.params as { axes: readonly number[] }).axes.length,
+          };
+          const name = `k${mod.functions.length}`;
+          const k = buildKernel(mod, name, step.root, isMat, plan.producer, order, reduce);
+          return { kind: "kernel", k, frees: [] };
+        }
         case "opaque":
           return { kind: "opaque", eqn: step.eqn, frees: [] };
         case "higher-order":
           return { kind: "call", eqn: step.eqn, frees: [] };
         default:
-          // Reductions and dot_general are not anchors here (canAnchor is false).
+          // dot_general is not an anchor here (canAnchor is false for it).
           throw new Error(`wasm compiler: unexpected ${step.kind} step`);
       }
     });
@@ -296,12 +324,14 @@ export class WasmExecutable implements Executable {
     const size = k.rows * k.inner;
     const program = this.program!;
     // Rows when there are enough of them, else aligned column ranges of the (few) rows.
-    const byRows = k.rows >= 8;
+    const byRows = k.rows >= 8 || k.reduces;
     const flagged = device.split(
       byRows ? k.rows : k.inner,
       size,
       // A job's arguments must fit a pool slot; a kernel reading more leaves stays on this thread.
-      ptrs.length + 5 > MAX_ARGS ? Infinity : SPLIT_ELEMENTS / (k.hasTrig ? 4 : 1),
+      ptrs.length + 5 > MAX_ARGS || (k.reduces && k.rows < 2)
+        ? Infinity
+        : SPLIT_ELEMENTS / (k.hasTrig ? 4 : 1),
       (s, c) => [
         k.name,
         byRows ? [...ptrs, out.ptr, s, s + c, 0, k.inner] : [...ptrs, out.ptr, 0, k.rows, s, s + c],

@@ -23,6 +23,7 @@ import type { V } from "../simd-math.js";
 import { constant, emitOp, trigArgument, trigFlag } from "./ops.js";
 
 const { I32, V128 } = { I32: ValType.I32, V128: ValType.V128 };
+type SimdName = Parameters<FunctionBuilder["simd"]>[0];
 
 /** A value's index could not be expressed affinely: the caller materialises `v` and plans again. */
 export class NeedsMaterialise extends Error {
@@ -67,11 +68,15 @@ export interface FusedKernel {
   /** Inlined equations of the cone in jaxpr order (the fallback runs them one by one). */
   cone: JaxprEqn[];
   hasTrig: boolean;
+  /** A reduction kernel (its rows are output elements; columns cannot be split). */
+  reduces: boolean;
 }
 
 /** The root's cone as a DAG of nodes over leaf reads (root axes not yet merged). */
 function expand(
   root: Var,
+  /** Whether `root` is the kernel's output (computed here) rather than a reduction's operand. */
+  computeRoot: boolean,
   isMaterialised: (v: Var) => boolean,
   producer: Map<Var, JaxprEqn>,
 ): { node: Node; leaves: { v: Var; strides: number[]; offset: number }[]; cone: Set<JaxprEqn> } {
@@ -136,7 +141,7 @@ function expand(
     const hit = byMap.get(key);
     if (hit) return hit;
     let node: Node;
-    if (isMaterialised(v) && v !== root) node = leafRead(v, map);
+    if (isMaterialised(v) && !(computeRoot && v === root)) node = leafRead(v, map);
     else {
       const eqn = producer.get(v)!;
       cone.add(eqn);
@@ -207,7 +212,16 @@ function expand(
   return { node, leaves, cone };
 }
 
-/** Builds the kernel for `root` into `mod` (as function `name`). */
+/** A reduction over the trailing `axes` axes of the kernel's expression (float32 only). */
+export interface ReduceSpec {
+  op: "sum" | "max" | "min";
+  axes: number;
+}
+
+/**
+ * Builds the kernel for `root` into `mod` (as function `name`). With `reduce`, the kernel computes
+ * the cone of `expr` (the reduction's operand) and reduces each row of it into `root`.
+ */
 export function buildKernel(
   mod: ModuleBuilder,
   name: string,
@@ -215,21 +229,36 @@ export function buildKernel(
   isMaterialised: (v: Var) => boolean,
   producer: Map<Var, JaxprEqn>,
   order: Map<JaxprEqn, number>,
+  reduce?: { expr: Var; eqn: JaxprEqn } & ReduceSpec,
 ): FusedKernel {
-  const { node, leaves: rawLeaves, cone } = expand(root, isMaterialised, producer);
-  // Merge root axes: drop size-1 axes, and fold axis d into d+1 where every leaf steps through both
-  // as one (the output is row-major, so it always does).
-  const shape = root.aval.shape;
-  const groups: { n: number; strides: number[] }[] = [];
-  for (let d = shape.length - 1; d >= 0; d--) {
-    if (shape[d] === 1) continue;
-    const last = groups[groups.length - 1];
-    const s = rawLeaves.map((l) => l.strides[d]);
-    if (last && s.every((x, k) => x === last.strides[k] * last.n)) last.n *= shape[d];
-    else groups.push({ n: shape[d], strides: s });
+  const exprVar = reduce ? reduce.expr : root;
+  const { node, leaves: rawLeaves, cone } = expand(exprVar, !reduce, isMaterialised, producer);
+  // Merge the expression's axes: drop size-1 axes, and fold axis d into d+1 where every leaf steps
+  // through both as one (the output is row-major, so it always does). A reduction's axes form the
+  // inner run, which must merge into one.
+  const shape = exprVar.aval.shape;
+  const split = reduce ? shape.length - reduce.axes : shape.length;
+  const groupsOf = (from: number, to: number) => {
+    const gs: { n: number; strides: number[] }[] = [];
+    for (let d = to - 1; d >= from; d--) {
+      if (shape[d] === 1) continue;
+      const last = gs[gs.length - 1];
+      const s = rawLeaves.map((l) => l.strides[d]);
+      if (last && s.every((x, k) => x === last.strides[k] * last.n)) last.n *= shape[d];
+      else gs.push({ n: shape[d], strides: s });
+    }
+    return gs.reverse();
+  };
+  let groups: { n: number; strides: number[] }[];
+  if (reduce) {
+    const red = groupsOf(split, shape.length);
+    if (red.length > 1) throw new NeedsMaterialise(reduce.expr);
+    if (red.length === 0) red.push({ n: 1, strides: rawLeaves.map(() => 0) });
+    groups = [...groupsOf(0, split), ...red];
+  } else {
+    groups = groupsOf(0, split);
+    if (groups.length === 0) groups.push({ n: 1, strides: rawLeaves.map(() => 0) });
   }
-  groups.reverse();
-  if (groups.length === 0) groups.push({ n: 1, strides: rawLeaves.map(() => 0) });
   const leaves: LeafRead[] = rawLeaves.map((l, k) => ({
     v: l.v,
     strides: groups.map((g) => g.strides[k]),
@@ -249,6 +278,12 @@ export function buildKernel(
   const base = leaves.map(() => f.local(I32));
   const splat = leaves.map((l) => (l.strides[l.strides.length - 1] === 0 ? f.local(V128) : -1));
   const outBase = f.local(I32);
+  const acc = reduce ? f.local(V128) : -1;
+  const tailAcc = reduce ? f.local(V128) : -1;
+  const combine: SimdName | undefined = reduce
+    ? ({ sum: "f32x4_add", max: "f32x4_max", min: "f32x4_min" } as const)[reduce.op]
+    : undefined;
+  const init = !reduce ? 0 : reduce.op === "sum" ? 0 : reduce.op === "max" ? -Infinity : Infinity;
   const outT = root.aval.dtype;
   const outBytes = bytesOf(outT);
   const hasTrig = [...cone].some(trigArgument);
@@ -363,17 +398,25 @@ export function buildKernel(
   });
   f.get(out)
     .get(row)
-    .i32(inner * outBytes)
+    .i32((reduce ? 1 : inner) * outBytes)
     .op("i32_mul")
     .op("i32_add")
     .set(outBase);
+  if (reduce) {
+    f.v128([init, init, init, init]).set(acc);
+    f.v128([init, init, init, init]).set(tailAcc);
+  }
   f.get(c0).set(j);
   // Four at a time.
   f.block().loop();
   f.get(j).i32(4).op("i32_add").get(c1).op("i32_gt_u").brIf(1);
   {
     const r = body(vectorRead);
-    if (outBytes === 4) {
+    if (reduce) {
+      f.get(acc);
+      r(f);
+      f.simd(combine!).set(acc);
+    } else if (outBytes === 4) {
       f.get(outBase).get(j).i32(2).op("i32_shl").op("i32_add");
       r(f);
       f.vmem("v128_store");
@@ -398,7 +441,11 @@ export function buildKernel(
   f.get(j).get(c1).op("i32_ge_u").brIf(1);
   {
     const r = body(scalarRead);
-    if (outBytes === 4) {
+    if (reduce) {
+      f.get(tailAcc);
+      r(f);
+      f.simd(combine!).set(tailAcc);
+    } else if (outBytes === 4) {
       f.get(outBase).get(j).i32(2).op("i32_shl").op("i32_add");
       r(f);
       f.lane("i32x4_extract_lane", 0).mem("i32_store");
@@ -409,9 +456,18 @@ export function buildKernel(
     }
   }
   f.get(j).i32(1).op("i32_add").set(j).br(0).end().end();
+  if (reduce) {
+    // The four lanes, then the tail's (lane 0), combined and stored as one float.
+    f.get(outBase);
+    f.get(acc).lane("f32x4_extract_lane", 0).simd("f32x4_splat");
+    for (const l of [1, 2, 3]) f.get(acc).lane("f32x4_extract_lane", l).simd("f32x4_splat").simd(combine!);
+    f.get(tailAcc).simd(combine!);
+    f.lane("f32x4_extract_lane", 0).mem("f32_store");
+  }
   f.get(row).i32(1).op("i32_add").set(row).br(0).end().end();
   f.get(flag);
 
   const coneList = [...cone].sort((a, b) => order.get(a)! - order.get(b)!);
-  return { name, root, leaves, rows, inner, cone: coneList, hasTrig };
+  if (reduce) coneList.push(reduce.eqn);
+  return { name, root, leaves, rows, inner, cone: coneList, hasTrig, reduces: !!reduce };
 }
