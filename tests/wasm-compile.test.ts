@@ -231,6 +231,23 @@ describe("wasm compiler: fused kernels equal the reference executor", () => {
     ]);
   });
 
+  it("matrix-vector products (the device's dot_rows kernel) in every orientation and batched", async () => {
+    const f = (w: Array, x: Array, v: Array, b: Array, c: Array) => [
+      jnp.dot(x, w), // [N,K].[K]
+      jnp.dot(w, x.T), // [K].[K,N]: rows of x are contiguous
+      jnp.matmul(v, w.reshape([13, 1])), // N = 1
+      jnp.einsum("bk,bnk->bn", b, c), // batched, M = 1
+      jnp.matmul(w.reshape([1, 13]), x.T), // M = 1 with a leading axis
+    ];
+    await check(f, [
+      { shape: [13] },
+      { shape: [37, 13] },
+      { shape: [5, 13] },
+      { shape: [3, 9] },
+      { shape: [3, 6, 9] },
+    ]);
+  });
+
   it("returns several outputs, a repeated output, an input passed through and a literal", async () => {
     const f = (x: Array, y: Array) => {
       const s = jnp.sin(x);

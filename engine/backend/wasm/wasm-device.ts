@@ -467,6 +467,31 @@ export class WasmDevice implements Device {
       new Float32Array(this.heap.buffer, y.ptr, out.size).fill(0);
       return [y];
     }
+    const sl0 = stridesOf(lhs.shape);
+    const sr0 = stridesOf(rhs.shape);
+    const offsets = (bi: number): [number, number] => {
+      let offA = 0;
+      let offB = 0;
+      const bs0 = stridesOf(batchShape);
+      for (let j = 0; j < lb.length; j++) {
+        const c = Math.floor(bi / bs0[j]) % batchShape[j];
+        offA += c * sl0[lb[j]];
+        offB += c * sr0[rb[j]];
+      }
+      return [offA, offB];
+    };
+    // Matrix-vector products with contiguous rows: dot products of rows, no packing.
+    if ((M === 1 || N === 1) && (csA === 1 || K === 1) && (ksB === 1 || K === 1)) {
+      const [mat, rs, vec, rowsN] = M === 1 ? [1, nsB, 0, N] : [0, rsA, 1, M];
+      for (let bi = 0; bi < batches; bi++) {
+        const off = offsets(bi);
+        const mp = ins[mat].ptr + 4 * off[mat];
+        const vp = ins[vec].ptr + 4 * off[vec];
+        const yp = y.ptr + 4 * bi * M * N;
+        this.split(rowsN, rowsN * K, SPLIT_FLOPS, (s, c) => ["dot_rows", [mp, rs, vp, yp, s, s + c, K]]);
+      }
+      return [y];
+    }
     const Mp = Math.ceil(M / MR) * MR;
     const Np = Math.ceil(N / NR) * NR;
     const pa = this.heap.alloc(4 * Mp * K);
