@@ -207,6 +207,12 @@ describe("wasm compiler: fused kernels equal the reference executor", () => {
     // A reduction over a leading axis runs as the device's kernel.
     const lead = (x: Array) => jnp.sum(jnp.exp(x), 0);
     assert.equal(await check(lead, [{ shape: [7, 5] }]), 2);
+    // One long row: partial results per thread, combined.
+    const device = wasm();
+    const before = device.stats.parallel;
+    const whole = (x: Array) => [jnp.sum(jnp.exp(x.mul(0.5))), jnp.max(jnp.tanh(x)), jnp.min(x.mul(x))];
+    await check(whole, [{ shape: [300001] }], { rtol: 1e-4, atol: 1e-5 });
+    assert.ok(device.stats.parallel > before, "the long row was split over the pool");
     // Many rows over the pool; large sin arguments redone exactly.
     const big = (x: Array) => jnp.sum(jnp.sin(x.mul(1e5)), 1);
     await check(big, [{ shape: [2048, 70] }], { rtol: 1e-4, atol: 1e-4 });

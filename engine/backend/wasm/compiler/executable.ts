@@ -323,21 +323,57 @@ export class WasmExecutable implements Executable {
     const ptrs = k.leaves.map((l) => env.get(l.v)!.buf.ptr);
     const size = k.rows * k.inner;
     const program = this.program!;
+    // A job's arguments must fit a pool slot; a kernel reading more leaves stays on this thread.
+    const threshold = ptrs.length + 5 > MAX_ARGS ? Infinity : SPLIT_ELEMENTS / (k.hasTrig ? 4 : 1);
+    if (k.reduces && k.rows === 1) {
+      this.reduceOneRow(k, ptrs, out, threshold, env);
+      return;
+    }
     // Rows when there are enough of them, else aligned column ranges of the (few) rows.
     const byRows = k.rows >= 8 || k.reduces;
     const flagged = device.split(
       byRows ? k.rows : k.inner,
       size,
-      // A job's arguments must fit a pool slot; a kernel reading more leaves stays on this thread.
-      ptrs.length + 5 > MAX_ARGS || (k.reduces && k.rows < 2)
-        ? Infinity
-        : SPLIT_ELEMENTS / (k.hasTrig ? 4 : 1),
+      threshold,
       (s, c) => [
         k.name,
         byRows ? [...ptrs, out.ptr, s, s + c, 0, k.inner] : [...ptrs, out.ptr, 0, k.rows, s, s + c],
       ],
       program,
     );
+    if (flagged) this.fallback(k, env, out);
+  }
+
+  /** One long reduced row: a partial result per column range (per thread), then combined here. */
+  private reduceOneRow(
+    k: FusedKernel,
+    ptrs: number[],
+    out: WasmBuffer,
+    threshold: number,
+    env: Map<Var, Slot>,
+  ) {
+    const { device } = this;
+    const parts = device.heap.alloc(4096);
+    let jobs = 0;
+    const flagged = device.split(
+      k.inner,
+      k.inner,
+      threshold,
+      (s, c) => [k.name, [...ptrs, parts + 4 * jobs++, 0, 1, s, s + c]],
+      this.program!,
+    );
+    const p = new Float32Array(device.heap.buffer, parts, jobs);
+    const op = k.cone[k.cone.length - 1].primitive;
+    let r = p[0];
+    for (let w = 1; w < jobs; w++)
+      r =
+        op === Primitive.ReduceSum
+          ? r + p[w]
+          : op === Primitive.ReduceMax
+            ? Math.max(r, p[w])
+            : Math.min(r, p[w]);
+    new Float32Array(device.heap.buffer, out.ptr, 1)[0] = r;
+    device.heap.release(parts, 4096);
     if (flagged) this.fallback(k, env, out);
   }
 
