@@ -152,7 +152,8 @@ function expand(
           kind: "op",
           eqn,
           args: eqn.inputs.map((x) =>
-            x.aval.size === 1 && size !== 1
+            // A rank-0 (size-1) operand of a larger result is read at its one element.
+            x.aval.ndim !== v.aval.ndim || (x.aval.size === 1 && size !== 1)
               ? visit(x, { kind: "axes", axes: x.aval.shape.map(() => ({ r: -1, m: 0, b: 0 })) })
               : visit(x, map),
           ),
