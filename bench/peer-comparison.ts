@@ -148,8 +148,10 @@ export async function peerComparisonRows(): Promise<Row[]> {
       WorkloadName,
       ReturnType<typeof ours>[WorkloadName],
     ][]) {
+      // Results are disposed as the peers' runners dispose theirs (a fresh block of memory per run
+      // costs its page faults, about 5 ms per MB here).
       mine[device][name] = await medianMs(async () => {
-        await blockUntilReady(work.run());
+        (await blockUntilReady(work.run())).dispose();
       }, work.repeats);
     }
   }

@@ -26,6 +26,9 @@ import { peerComparisonRows } from "./peer-comparison.js";
 // [end peers]
 // [magics] bench imports
 // [end magics]
+// [cpu-fusion] bench imports
+import { cpuFusionRows } from "./cpu-fusion.js";
+// [end cpu-fusion]
 
 async function main(): Promise<void> {
   await init();
@@ -48,6 +51,9 @@ async function main(): Promise<void> {
   // [end peers]
   // [magics] bench suites
   // [end magics]
+  // [cpu-fusion] bench suites
+  rows.push(...(await cpuFusionRows()));
+  // [end cpu-fusion]
   releaseDevices();
   rows.push(...kernelRows());
 

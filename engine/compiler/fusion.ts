@@ -150,6 +150,8 @@ export interface FusionOptions {
   canAnchor?: (eqn: JaxprEqn) => boolean;
   /** Values the caller wants materialised (e.g. to keep a kernel under a binding limit). */
   forceMaterialise?: ReadonlySet<Var>;
+  /** Whether anchors take elementwise epilogues (default true; a backend without them says false). */
+  epilogues?: boolean;
   /** Inline cost above which a value read by several kernels is computed once (default 12). */
   recomputeLimit?: number;
 }
@@ -224,7 +226,7 @@ export function planFusion(jaxpr: Jaxpr, options: FusionOptions = {}): FusionPla
     if (kindOf(eqn) !== "anchor") continue;
     let v = eqn.outBinders[0];
     const chain: Var[] = [];
-    for (;;) {
+    while (options.epilogues !== false) {
       if (materialised.has(v)) break;
       const cs = consumers.get(v) ?? [];
       if (cs.length !== 1) break;

@@ -27,7 +27,8 @@ export const UNARY_F32 = [
 ] as const;
 export type UnaryF32 = (typeof UNARY_F32)[number];
 
-const unaryF32: Record<UnaryF32, (f: FunctionBuilder, x: V) => V> = {
+/** The vector code of each float32 unary map (shared with the fused kernels of compiled programs). */
+export const unaryF32: Record<UnaryF32, (f: FunctionBuilder, x: V) => V> = {
   neg: (_f, x) => (g) => {
     x(g);
     g.simd("f32x4_neg");
@@ -514,6 +515,45 @@ function copy2dKernel(mod: ModuleBuilder) {
   f.get(i).i32(1).op("i32_add").set(i).br(0).end().end();
 }
 
+/**
+ * out[r] = sum_k mat[r * rs + k] * vec[k] for rows r in [r0, r1) (float32, contiguous rows): the
+ * matrix-vector products of dot_general, without packing. Params mat, rs (elements), vec, out, r0, r1, k.
+ */
+function dotRowsKernel(mod: ModuleBuilder) {
+  const f = mod.func("dot_rows", [I32, I32, I32, I32, I32, I32, I32]);
+  const [mat, rs, vec, out, r0, r1, k] = [0, 1, 2, 3, 4, 5, 6];
+  const r = f.local(I32);
+  const p = f.local(I32);
+  const q = f.local(I32);
+  const end4 = f.local(I32);
+  const end = f.local(I32);
+  const acc = f.local(V128);
+  const s = f.local(ValType.F32);
+  f.get(r0).set(r);
+  f.block().loop();
+  f.get(r).get(r1).op("i32_ge_u").brIf(1);
+  f.get(mat).get(r).get(rs).op("i32_mul").i32(2).op("i32_shl").op("i32_add").set(p);
+  f.get(vec).set(q);
+  f.get(p).get(k).i32(-4).op("i32_and").i32(2).op("i32_shl").op("i32_add").set(end4);
+  f.get(p).get(k).i32(2).op("i32_shl").op("i32_add").set(end);
+  f.v128([0, 0, 0, 0]).set(acc);
+  f.block().loop();
+  f.get(p).get(end4).op("i32_ge_u").brIf(1);
+  f.get(acc).get(p).vmem("v128_load").get(q).vmem("v128_load").simd("f32x4_mul").simd("f32x4_add").set(acc);
+  f.get(p).i32(16).op("i32_add").set(p);
+  f.get(q).i32(16).op("i32_add").set(q).br(0).end().end();
+  f.get(acc).lane("f32x4_extract_lane", 0);
+  for (const l of [1, 2, 3]) f.get(acc).lane("f32x4_extract_lane", l).op("f32_add");
+  f.set(s);
+  f.block().loop();
+  f.get(p).get(end).op("i32_ge_u").brIf(1);
+  f.get(s).get(p).mem("f32_load").get(q).mem("f32_load").op("f32_mul").op("f32_add").set(s);
+  f.get(p).i32(4).op("i32_add").set(p);
+  f.get(q).i32(4).op("i32_add").set(q).br(0).end().end();
+  f.get(out).get(r).i32(2).op("i32_shl").op("i32_add").get(s).mem("f32_store");
+  f.get(r).i32(1).op("i32_add").set(r).br(0).end().end();
+}
+
 export function binaryName(lane: Lane, op: BinaryOp, mode: Mode): string {
   return `bin_${op}_${lane === "f32" ? "f32" : op === "max" || op === "min" ? lane : "i32"}_${mode}`;
 }
@@ -568,5 +608,6 @@ export function buildKernelModule(maxPages: number): Uint8Array {
   packBKernel(mod);
   matmulKernel(mod);
   copy2dKernel(mod);
+  dotRowsKernel(mod);
   return mod.encode();
 }

@@ -8,3 +8,5 @@ export const RESULT = SLOT_WORDS - 1;
 export function slotBase(w: number): number {
   return SLOT_WORDS * w;
 }
+/** The job that makes a worker take the next module from its port (function index -2). */
+export const LOAD_MODULE = "\u0000load";

@@ -5,30 +5,33 @@
  * never keep Node alive) and terminated by `close()`.
  */
 import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
+import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
 import type { WasmMemory, WasmModule } from "./wasm-api.js";
-import { CTRL, MAX_ARGS, RESULT, SLOT_WORDS, slotBase } from "./pool-protocol.js";
+import { CTRL, LOAD_MODULE, MAX_ARGS, RESULT, SLOT_WORDS, slotBase } from "./pool-protocol.js";
 
 export class WorkerPool {
   private readonly workers: Worker[] = [];
+  private readonly ports: MessagePort[] = [];
   private readonly ctrl: Int32Array;
   private seq = 0;
+  /** Function index of each exported name (`module:name` for modules loaded later). */
+  private readonly index = new Map<string, number>();
+  private readonly loaded = new Set<WasmModule>();
   /** Threads that take part in a job, the calling thread included. */
   readonly threads: number;
 
-  constructor(
-    module: WasmModule,
-    memory: WasmMemory,
-    private readonly names: string[],
-    threads = availableParallelism(),
-  ) {
+  constructor(module: WasmModule, memory: WasmMemory, names: string[], threads = availableParallelism()) {
     this.threads = Math.max(1, threads);
+    names.forEach((n, k) => this.index.set(n, k));
     const sab = new SharedArrayBuffer(4 * SLOT_WORDS * (this.threads + 1));
     this.ctrl = new Int32Array(sab);
     for (let w = 1; w < this.threads; w++) {
+      const { port1, port2 } = new MessageChannel();
       const worker = new Worker(new URL("./worker.js", import.meta.url), {
-        workerData: { module, memory, ctrl: sab, names, slot: w },
+        workerData: { module, memory, ctrl: sab, names, slot: w, port: port2 },
+        transferList: [port2],
       });
+      this.ports.push(port1);
       worker.unref();
       this.workers.push(worker);
     }
@@ -42,6 +45,21 @@ export class WorkerPool {
       }
       Atomics.wait(this.ctrl, CTRL.ready, ready, 50);
     }
+  }
+
+  /**
+   * Makes the exports of another module over the same memory (a compiled program's kernels) callable
+   * in jobs, as `prefix:name`; each worker instantiates it once (a no-op when already loaded).
+   */
+  load(module: WasmModule, prefix: string, names: string[]): void {
+    if (this.loaded.has(module)) return;
+    this.loaded.add(module);
+    for (const n of names) this.index.set(`${prefix}:${n}`, this.index.size);
+    for (const p of this.ports) p.postMessage({ module, names });
+    this.run(
+      Array.from({ length: this.threads }, (_, w) => ({ fn: w === 0 ? "" : LOAD_MODULE, args: [] })),
+      () => 0,
+    );
   }
 
   /**
@@ -59,7 +77,7 @@ export class WorkerPool {
       const base = slotBase(w);
       const job = jobs[w];
       if (job && job.args.length > MAX_ARGS) throw new Error("wasm worker pool: too many arguments");
-      ctrl[base] = job ? this.names.indexOf(job.fn) : -1;
+      ctrl[base] = !job ? -1 : job.fn === LOAD_MODULE ? -2 : (this.index.get(job.fn) ?? -1);
       if (job) {
         ctrl[base + 1] = job.args.length;
         ctrl.set(job.args, base + 2);
@@ -79,6 +97,7 @@ export class WorkerPool {
 
   close(): void {
     for (const w of this.workers) void w.terminate();
+    for (const p of this.ports) p.close();
     this.workers.length = 0;
   }
 }

@@ -9,7 +9,10 @@ import { Primitive, type ParamsOf } from "../../core/primitive.js";
 import { hostArray, type DType, type TypedArray } from "../../dtype.js";
 import { kernelRulesOf } from "../../primitives/index.js";
 import { stridesOf } from "../../shape.js";
+import type { Executable } from "../../core/executable.js";
+import type { Jaxpr } from "../../core/jaxpr.js";
 import type { Device, DeviceBuffer } from "../device.js";
+import { compileWasm } from "./compiler/executable.js";
 import { Heap } from "./heap.js";
 import {
   MR,
@@ -30,7 +33,7 @@ import { wasmApi, type WasmModule } from "./wasm-api.js";
 /** 2 GiB of address space at most (32768 pages of 64 KiB); committed only as the heap grows. */
 const MAX_PAGES = 32768;
 /** Elements (or multiply-adds for matmul) below which a kernel stays on the calling thread. */
-const SPLIT_ELEMENTS = 1 << 17;
+export const SPLIT_ELEMENTS = 1 << 17;
 const SPLIT_FLOPS = 1 << 21;
 
 const BYTES: Record<DType, number> = { float32: 4, int32: 4, uint32: 4, bool: 1, float16: 2 };
@@ -44,7 +47,7 @@ export class WasmBuffer implements DeviceBuffer {
   ) {}
 }
 
-type Kernel = (...args: number[]) => number | undefined;
+export type Kernel = (...args: number[]) => number | undefined;
 
 const UNARY_PRIMS: Partial<Record<Primitive, UnaryF32>> = {
   [Primitive.Neg]: "neg",
@@ -100,7 +103,7 @@ let sharedModule: WasmModule | undefined;
  * starts in the baseline tier (Liftoff) stays there (about 4x slower on matmul). The flag is restored
  * at once so other modules in the process are compiled as usual.
  */
-function compileOptimized(bytes: Uint8Array): WasmModule {
+export function compileOptimized(bytes: Uint8Array): WasmModule {
   v8.setFlagsFromString("--no-liftoff");
   try {
     return new wasmApi.Module(bytes);
@@ -174,6 +177,11 @@ export class WasmDevice implements Device {
     return outs.map((a) => this.upload(a));
   }
 
+  /** Fused wasm kernels for the jaxpr's elementwise chains (compiler/), other equations as eager. */
+  compile(jaxpr: Jaxpr): Executable {
+    return compileWasm(this, jaxpr);
+  }
+
   read(buffer: DeviceBuffer, aval: ShapedArray): Promise<TypedArray> {
     return Promise.resolve(this.readSync(buffer, aval));
   }
@@ -226,18 +234,19 @@ export class WasmDevice implements Device {
     return new WasmBuffer(this, this.heap.alloc(bytes), bytes);
   }
 
-  private alloc(aval: ShapedArray): WasmBuffer {
+  /** A fresh buffer for an array of this type (for compiled programs). */
+  alloc(aval: ShapedArray): WasmBuffer {
     return this.allocBuffer(aval.size * BYTES[aval.dtype]);
   }
 
-  private own(buffer: DeviceBuffer): WasmBuffer {
+  own(buffer: DeviceBuffer): WasmBuffer {
     if (!(buffer instanceof WasmBuffer) || buffer.device !== this)
       throw new Error(`${this.id} was given a buffer of ${buffer.device.id}`);
     if (buffer.released) throw new Error(`${this.id}: a released buffer was used`);
     return buffer;
   }
 
-  private workerPool(): WorkerPool | undefined {
+  workerPool(): WorkerPool | undefined {
     if (this.pool || this.poolFailed) return this.pool;
     const threads = this.threads ?? undefined;
     if (threads === 1) return undefined;
@@ -258,16 +267,27 @@ export class WasmDevice implements Device {
    * Calls a kernel over [0, n) split into aligned chunks, in parallel when `work` is large; returns
    * whether any call returned nonzero (the sin/cos kernels' out-of-range flag).
    */
-  private split(
+  split(
     n: number,
     work: number,
     threshold: number,
     call: (start: number, count: number) => [string, number[]],
+    /** Another module's kernels (a compiled program's), loaded into the pool under `prefix:`. */
+    program?: { kernels: Record<string, Kernel>; module: WasmModule; prefix: string; names: string[] },
   ): boolean {
+    const kernels = program?.kernels ?? this.kernels;
     const pool = work >= threshold ? this.workerPool() : undefined;
     if (!pool) {
       const [fn, args] = call(0, n);
-      return (this.kernels[fn](...args) ?? 0) !== 0;
+      return (kernels[fn](...args) ?? 0) !== 0;
+    }
+    if (program) {
+      pool.load(program.module, program.prefix, program.names);
+      const inner = call;
+      call = (s, c) => {
+        const [fn, args] = inner(s, c);
+        return [`${program.prefix}:${fn}`, args];
+      };
     }
     this.stats.parallel++;
     const t = pool.threads;
@@ -277,7 +297,9 @@ export class WasmDevice implements Device {
       const [fn, args] = call(s, Math.min(chunk, n - s));
       jobs.push({ fn, args });
     }
-    return pool.run(jobs, (fn, args) => this.kernels[fn](...args)).some((r) => r !== 0);
+    const local = (fn: string, args: number[]) =>
+      (program ? program.kernels[fn.slice(program.prefix.length + 1)] : kernels[fn])(...args);
+    return pool.run(jobs, local).some((r) => r !== 0);
   }
 
   /** The SIMD path when one applies, else undefined (the caller falls back). */
@@ -443,6 +465,31 @@ export class WasmDevice implements Device {
     if (out.size === 0) return [y];
     if (K === 0) {
       new Float32Array(this.heap.buffer, y.ptr, out.size).fill(0);
+      return [y];
+    }
+    const sl0 = stridesOf(lhs.shape);
+    const sr0 = stridesOf(rhs.shape);
+    const offsets = (bi: number): [number, number] => {
+      let offA = 0;
+      let offB = 0;
+      const bs0 = stridesOf(batchShape);
+      for (let j = 0; j < lb.length; j++) {
+        const c = Math.floor(bi / bs0[j]) % batchShape[j];
+        offA += c * sl0[lb[j]];
+        offB += c * sr0[rb[j]];
+      }
+      return [offA, offB];
+    };
+    // Matrix-vector products with contiguous rows: dot products of rows, no packing.
+    if ((M === 1 || N === 1) && (csA === 1 || K === 1) && (ksB === 1 || K === 1)) {
+      const [mat, rs, vec, rowsN] = M === 1 ? [1, nsB, 0, N] : [0, rsA, 1, M];
+      for (let bi = 0; bi < batches; bi++) {
+        const off = offsets(bi);
+        const mp = ins[mat].ptr + 4 * off[mat];
+        const vp = ins[vec].ptr + 4 * off[vec];
+        const yp = y.ptr + 4 * bi * M * N;
+        this.split(rowsN, rowsN * K, SPLIT_FLOPS, (s, c) => ["dot_rows", [mp, rs, vp, yp, s, s + c, K]]);
+      }
       return [y];
     }
     const Mp = Math.ceil(M / MR) * MR;

@@ -2,7 +2,7 @@
  * A pool worker: instantiates the kernel module over the shared heap, then waits on the control
  * word for jobs (function index and arguments in its own slot) and reports completion atomically.
  */
-import { workerData } from "node:worker_threads";
+import { receiveMessageOnPort, workerData, type MessagePort } from "node:worker_threads";
 import { wasmApi, type WasmMemory, type WasmModule } from "./wasm-api.js";
 import { CTRL, RESULT, slotBase } from "./pool-protocol.js";
 
@@ -12,9 +12,11 @@ interface Data {
   ctrl: SharedArrayBuffer;
   names: string[];
   slot: number;
+  /** Further modules (compiled programs' kernels), taken on a LOAD job. */
+  port: MessagePort;
 }
 
-const { module, memory, ctrl: sab, names, slot } = workerData as Data;
+const { module, memory, ctrl: sab, names, slot, port } = workerData as Data;
 const instance = new wasmApi.Instance(module, { env: { memory } });
 const fns = names.map((n) => instance.exports[n] as (...args: number[]) => number | undefined);
 const ctrl = new Int32Array(sab);
@@ -26,7 +28,16 @@ for (;;) {
   seq = Atomics.load(ctrl, CTRL.seq);
   const base = slotBase(slot);
   const fn = ctrl[base];
-  if (fn >= 0) {
+  if (fn === -2) {
+    try {
+      const msg = receiveMessageOnPort(port)?.message as { module: WasmModule; names: string[] } | undefined;
+      if (!msg) throw new Error("no module");
+      const inst = new wasmApi.Instance(msg.module, { env: { memory } });
+      for (const n of msg.names) fns.push(inst.exports[n] as (...args: number[]) => number | undefined);
+    } catch {
+      Atomics.store(ctrl, CTRL.error, 1);
+    }
+  } else if (fn >= 0) {
     try {
       const r = fns[fn](...Array.from(ctrl.subarray(base + 2, base + 2 + ctrl[base + 1])));
       ctrl[base + RESULT] = typeof r === "number" ? r : 0;

@@ -102,13 +102,13 @@ export class FunctionBuilder {
   }
 
   /** v128.load / v128.store; `align` is log2 of the alignment promised (0 = none). */
-  vmem(name: "v128_load" | "v128_store", offset = 0, align = 0): this {
+  vmem(name: "v128_load" | "v128_store" | "v128_load32_zero", offset = 0, align = 0): this {
     this.code.push(0xfd, ...uleb(Simd[name]), ...uleb(align), ...uleb(offset));
     return this;
   }
 
-  /** i32x4/f32x4 extract_lane with its lane immediate. */
-  lane(name: "i32x4_extract_lane" | "f32x4_extract_lane", lane: number): this {
+  /** i32x4/f32x4 extract_lane (or i32x4 replace_lane) with its lane immediate. */
+  lane(name: "i32x4_extract_lane" | "f32x4_extract_lane" | "i32x4_replace_lane", lane: number): this {
     this.code.push(0xfd, ...uleb(Simd[name]), lane);
     return this;
   }
