@@ -74,7 +74,7 @@ const CHECKS: Record<string, Record<string, string | RegExp>> = {
     "const lowered = jit(chain)": "{ equations: 5, device: 'webgpu:0', kernels: 1 }",
     "console.log(compiled.asText())":
       /^\/\/ kernel 1 of 1: fused elementwise kernel for f32\[3\][\s\S]*exp\([\s\S]*@compute[\s\S]*out\[i\] = v5;/,
-    'lowered.compile("cpu")': "// cpu:0 has no compiler: the jaxpr runs equation by equation",
+    'lowered.compile("cpu")': "// kernel 1 of 1: fused wasm SIMD elementwise kernel",
     "const layerCompiled": "kernels: 1",
     "jit(runningMean).lower": "// host step: scan",
   },

@@ -6,6 +6,7 @@
  * higher-order ones through their impl rule. Intermediates go back to the heap right after their last
  * reader; large fused kernels are split across the worker pool by rows or by column ranges.
  */
+import { expandContractionFreeDots } from "../../../compiler/contraction-free-dots.js";
 import { ShapedArray } from "../../../core/aval.js";
 import { ConcreteArray } from "../../../core/concrete-array.js";
 import type { Executable } from "../../../core/executable.js";
@@ -57,57 +58,6 @@ function canAnchorWasm(eqn: JaxprEqn): boolean {
   return axes.length > 0 && axes.every((d, k) => d === x.aval.ndim - axes.length + k);
 }
 
-/**
- * dot_general without contracting dimensions is a broadcast product: out[b, l, r] = lhs[b, l] *
- * rhs[b, r] (batch dims first, then each side's free dims in order). Rewritten as transposes,
- * broadcasts and a mul, it fuses with its neighbours (the outer product of a per-example gradient).
- */
-export function rewriteOuterProducts(jaxpr: Jaxpr): Jaxpr {
-  const isOuter = (e: JaxprEqn) => {
-    if (e.primitive !== Primitive.DotGeneral) return false;
-    const [[lc]] = (e.params as ParamsOf<Primitive.DotGeneral>).dimension_numbers;
-    const dts = [...e.inputs, ...e.outBinders].map((a) => a.aval.dtype);
-    return lc.length === 0 && dts.every((d) => d === "float32") && e.inputs.every((a) => a instanceof Var);
-  };
-  if (!jaxpr.eqns.some(isOuter)) return jaxpr;
-  const eqns: JaxprEqn[] = [];
-  for (const e of jaxpr.eqns) {
-    if (!isOuter(e)) {
-      eqns.push(e);
-      continue;
-    }
-    const [, [lb, rb]] = (e.params as ParamsOf<Primitive.DotGeneral>).dimension_numbers;
-    const out = e.outBinders[0].aval;
-    const nb = lb.length;
-    const side = (x: Var, batch: readonly number[], first: number): Var => {
-      const free = x.aval.shape.map((_, d) => d).filter((d) => !batch.includes(d));
-      const perm = [...batch, ...free];
-      let y = x;
-      if (perm.some((p, k) => p !== k)) {
-        y = new Var(
-          new ShapedArray(
-            perm.map((p) => x.aval.shape[p]),
-            x.aval.dtype,
-          ),
-        );
-        eqns.push(new JaxprEqn(Primitive.Transpose, [x], { permutation: perm }, [y]));
-      }
-      const dims = [...batch.map((_, k) => k), ...free.map((_, k) => first + k)];
-      const z = new Var(new ShapedArray(out.shape, x.aval.dtype));
-      eqns.push(
-        new JaxprEqn(Primitive.BroadcastInDim, [y], { shape: out.shape, broadcast_dimensions: dims }, [z]),
-      );
-      return z;
-    };
-    const [l, r] = e.inputs as Var[];
-    const nl = l.aval.ndim - nb;
-    const a = side(l, lb, nb);
-    const b = side(r, rb, nb + nl);
-    eqns.push(new JaxprEqn(Primitive.Mul, [a, b], {}, e.outBinders));
-  }
-  return new Jaxpr(jaxpr.constVars, jaxpr.inBinders, eqns, jaxpr.outs);
-}
-
 type Instr =
   | { kind: "kernel"; k: FusedKernel; frees: Var[] }
   | { kind: "opaque"; eqn: JaxprEqn; frees: Var[] }
@@ -134,7 +84,7 @@ const instances = new WeakMap<WasmDevice, Map<WasmModule, Record<string, Kernel>
 
 export function compileWasm(device: WasmDevice, jaxpr: Jaxpr): Executable {
   const { jaxpr: inlined, extraConsts } = inlineCalls(jaxpr);
-  const flat = rewriteOuterProducts(inlined);
+  const flat = expandContractionFreeDots(inlined);
   const force = new Set<Var>();
   for (;;) {
     const plan = planFusion(flat, {
@@ -245,6 +195,30 @@ export class WasmExecutable implements Executable {
     const host = hostArray(l.aval.dtype, 1);
     host[0] = typeof l.value === "boolean" ? +l.value : l.value;
     return this.device.own(this.device.upload(host));
+  }
+
+  /** What one run does, kernel by kernel (shown by `jit(f).lower(...).compile().asText()`). */
+  describe(): string {
+    const parts: string[] = [];
+    let k = 0;
+    for (const ins of this.instrs) {
+      if (ins.kind === "call") {
+        parts.push(`// host step: ${ins.eqn.primitive} (runs through its impl between kernels)`);
+        continue;
+      }
+      k++;
+      if (ins.kind === "kernel") {
+        const { root, cone, leaves, reduces } = ins.k;
+        parts.push(
+          `// kernel ${k} of ${this.kernelCount}: fused wasm SIMD ${reduces ? "reduction" : "elementwise"} kernel for ` +
+            `${root.aval.strShort()} (${cone.map((e) => e.primitive).join(", ")}; ${leaves.length} inputs)`,
+        );
+      } else {
+        parts.push(`// kernel ${k} of ${this.kernelCount}: ${ins.eqn.primitive} (the device's own kernel)`);
+      }
+    }
+    if (!parts.length) parts.push("// no kernels: the program only forwards its inputs or constants");
+    return parts.join("\n") + "\n";
   }
 
   run(inputs: ConcreteArray[]): ConcreteArray[] {
