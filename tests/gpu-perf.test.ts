@@ -19,9 +19,7 @@ import {
 } from "../engine/index.js";
 import { compileFor } from "../engine/core/executable.js";
 import type { ConcreteArray } from "../engine/core/concrete-array.js";
-import { planFusion } from "../engine/compiler/fusion.js";
-import { canInlineWgsl } from "../engine/backend/webgpu/compiler/emit.js";
-import { stepKernels } from "../engine/backend/webgpu/compiler/kernels.js";
+import type { WebGpuExecutable } from "../engine/backend/webgpu/compiler/executable.js";
 import type { WebGpuDevice } from "../engine/backend/webgpu/webgpu-device.js";
 import { assertAllClose } from "./helpers/allclose.js";
 
@@ -87,21 +85,16 @@ async function check(
     else assert.deepEqual(got, want);
   }
   defaultDevice("webgpu");
-  return { kernels: exe.kernelCount, labels: labelsOf(f, gpuArgs) };
-}
-
-/** Labels of the kernels the WebGPU compiler plans for `f` (the same planning as compileFor). */
-function labelsOf(f: (...xs: Array[]) => Array | Array[], args: Array[]): string[] {
-  defaultDevice("webgpu");
-  const plan = planFusion(makeJaxpr(f)(...args).jaxpr, { canInline: canInlineWgsl });
-  return plan.steps.flatMap((s) =>
-    s.kind === "higher-order" ? [] : stepKernels(plan, s, gpu.limits).dispatches.map((d) => d.label),
-  );
+  return { kernels: exe.kernelCount, labels: (exe as WebGpuExecutable).kernelLabels };
 }
 
 describe("gpu-perf: vec4 elementwise kernels", () => {
   it("computes 4 elements per invocation with vec4 loads and stores (same values as the CPU)", async () => {
-    const f = (x: Array) => jnp.sin(x).mul(2).add(jnp.exp(x.mul(x).neg()));
+    const f = (x: Array) =>
+      jnp
+        .sin(x)
+        .mul(2)
+        .add(jnp.exp(x.mul(x).neg()));
     const r = await check(f, [{ shape: [64, 33] }]);
     assert.equal(r.kernels, 1);
     assert.deepEqual(r.labels, ["fused elementwise kernel for f32[64,33] (vec4)"]);
@@ -124,7 +117,10 @@ describe("gpu-perf: vec4 elementwise kernels", () => {
       { shape: [8, 12], dtype: "int32" },
     ]);
     assert.equal(r.kernels, 2);
-    assert.ok(r.labels.every((l) => l.endsWith("(vec4)")), r.labels.join("; "));
+    assert.ok(
+      r.labels.every((l) => l.endsWith("(vec4)")),
+      r.labels.join("; "),
+    );
   });
 
   it("keeps one index per invocation when the size is not a multiple of 4", async () => {
@@ -148,6 +144,41 @@ describe("gpu-perf: vec4 reductions", () => {
     // log of negative values gives NaN: max over a row that holds one is NaN, as on the CPU.
     await check((x: Array) => [jnp.max(jnp.log(x), 1), jnp.min(x, 1)], [{ shape: [6, 400] }]);
     await check((x: Array) => jnp.sum(x, 1), [{ shape: [5, 16], dtype: "int32" }]);
+  });
+});
+
+describe("gpu-perf: dot_general layouts", () => {
+  it("computes vmap(W·x) as one x·Wᵀ kernel (no transposing copy), bias and tanh fused", async () => {
+    const f = (xs: Array, W: Array, b: Array) => vmap((x: Array) => jnp.tanh(jnp.dot(W, x).add(b)))(xs);
+    const r = await check(f, [{ shape: [12, 16] }, { shape: [8, 16] }, { shape: [8] }]);
+    assert.equal(r.kernels, 1);
+    assert.match(
+      r.labels[0],
+      /dot_general f32\[12,16\] x f32\[8,16\] \(register-blocked 4x4, vec4 A, vec4 Bᵀ\)/,
+    );
+  });
+
+  it("swaps the operands of a transposed batched product", async () => {
+    const f = (a: Array, b: Array) => jnp.transpose(jnp.matmul(a, b), [0, 2, 1]).mul(2);
+    const r = await check(f, [{ shape: [3, 5, 8] }, { shape: [3, 8, 6] }]);
+    assert.equal(r.kernels, 1);
+    // The permutation (0, 1, 2) is not the swap of the free axes: the transpose stays as index arithmetic.
+    const g = (a: Array, b: Array) => jnp.transpose(jnp.matmul(a, b), [1, 0, 2]);
+    await check(g, [{ shape: [3, 5, 8] }, { shape: [3, 8, 6] }]);
+  });
+
+  it("runs products without contracting dimensions as elementwise kernels", async () => {
+    const f = (u: Array, x: Array) => vmap((a: Array, v: Array) => v.mul(a))(u, x);
+    await check(f, [{ shape: [6] }, { shape: [6, 8] }]);
+    const loss = (w: Array, x: Array, y: Array) => {
+      const z = jnp.dot(w, x);
+      return nn.softplus(z).sub(y.mul(z));
+    };
+    const g = (w: Array, x: Array, y: Array) => vmap(grad(loss), { inAxes: [null, 0, 0] })(w, x, y);
+    const r = await check(g, [{ shape: [24] }, { shape: [20, 24] }, { shape: [20] }]);
+    // X·w with the gradient's scalar chain as epilogue; then g[e] * X[e, :] elementwise.
+    assert.equal(r.kernels, 2);
+    assert.match(r.labels[1], /^fused elementwise kernel for f32\[20,24\] \(vec4\)$/);
   });
 });
 

@@ -11,6 +11,7 @@ import { Literal, type Jaxpr, type JaxprEqn, type Var } from "../../../core/jaxp
 import { Primitive, type ParamsOf } from "../../../core/primitive.js";
 import { planFusion, type FusionPlan } from "../../../compiler/fusion.js";
 import { inlineCalls } from "../../../compiler/inline.js";
+import { canonicalizeForKernels } from "../../../compiler/canonicalize.js";
 import { hostArray } from "../../../dtype.js";
 import { rulesOf } from "../../../primitives/index.js";
 import { isHigherOrder } from "../../../primitives/rules.js";
@@ -67,7 +68,8 @@ function canAnchor(eqn: JaxprEqn): boolean {
 }
 
 export function compileWebGpu(device: WebGpuDevice, jaxpr: Jaxpr): Executable {
-  const { jaxpr: flat, extraConsts } = inlineCalls(jaxpr);
+  const { jaxpr: inlined, extraConsts } = inlineCalls(jaxpr);
+  const flat = canonicalizeForKernels(inlined);
   const force = new Set<Var>();
   for (;;) {
     const plan = planFusion(flat, { canInline: canInlineWgsl, canAnchor, forceMaterialise: force });
@@ -96,6 +98,8 @@ export function compileWebGpu(device: WebGpuDevice, jaxpr: Jaxpr): Executable {
 
 export class WebGpuExecutable implements Executable {
   readonly kernelCount: number;
+  /** What each dispatched kernel computes, in order (for tests and debugging). */
+  readonly kernelLabels: string[];
   private readonly instrs: Instr[];
   private readonly literalArrays = new Map<Literal, ConcreteArrayT>();
   private readonly binders: Var[];
@@ -138,6 +142,7 @@ export class WebGpuExecutable implements Executable {
       };
     });
     this.kernelCount = this.instrs.reduce((n, s) => n + s.dispatches.length, 0);
+    this.kernelLabels = this.instrs.flatMap((s) => s.dispatches.map((d) => d.spec.label));
     // Liveness: each intermediate is released after the last step that reads it (or the one that
     // wrote it, when nothing reads it).
     const last = new Map<Var, number>();

@@ -464,6 +464,10 @@ export function dotKernelRegisters(
   // vec4 along k for A: K contiguous (unit strides), K % 4 == 0, the other axes' strides 4-aligned.
   let aVec = merged(g.aK) && g.K % 4 === 0 && aligned([...g.aB.strides, ...g.aM.strides]);
   let bVec = merged(g.bN) && g.N % 4 === 0 && aligned([...g.bB.strides, ...g.bK.strides]);
+  // B contiguous along k instead (x · Wᵀ, the layout of vmapped W·x and of dense layers): with A
+  // also vec4 along k, each block is 16 dot products of vec4s, all loads vec4.
+  const bKVec =
+    aVec && !bVec && merged(g.bK) && aligned([...g.bB.strides, ...g.bN.strides]) && !bool && lhs !== rhs;
   // One operand used twice (x @ x) has one binding, hence one element type.
   if (lhs === rhs) aVec = bVec = aVec && bVec;
   const A = ctx.leaf(lhs);
@@ -479,8 +483,14 @@ export function dotKernelRegisters(
       ? `${Bn}[offB(b, ${k}, n) / 4u]`
       : `${v4}(${Bn}[offB(b, ${k}, n)], ${Bn}[offB(b, ${k}, n1)], ${Bn}[offB(b, ${k}, n2)], ${Bn}[offB(b, ${k}, n3)])`;
   const rows = ["m", "m1", "m2", "m3"];
-  const loop = aVec
+  const loop = bKVec
     ? `for (var k = 0u; k < ${g.K}u; k = k + 4u) {
+    ${rows.map((r, j) => `let a${j} = ${A}[offA(b, ${r}, k) / 4u];`).join("\n    ")}
+    ${["n", "n1", "n2", "n3"].map((c, q) => `let b${q} = ${Bn}[offB(b, k, ${c}) / 4u];`).join("\n    ")}
+    ${[0, 1, 2, 3].map((j) => `c${j} = c${j} + ${v4}(dot(a${j}, b0), dot(a${j}, b1), dot(a${j}, b2), dot(a${j}, b3));`).join("\n    ")}
+  }`
+    : aVec
+      ? `for (var k = 0u; k < ${g.K}u; k = k + 4u) {
     ${rows.map((r, j) => `let a${j} = ${A}[offA(b, ${r}, k) / 4u];`).join("\n    ")}
     let b0 = ${loadB("k")};
     let b1 = ${loadB("k + 1u")};
@@ -490,7 +500,7 @@ export function dotKernelRegisters(
       .map((j) => ["x", "y", "z", "w"].map((c, q) => fma(`c${j}`, `a${j}.${c}`, `b${q}`)).join(" "))
       .join("\n    ")}
   }`
-    : `for (var k = 0u; k < ${g.K}u; k = k + 1u) {
+      : `for (var k = 0u; k < ${g.K}u; k = k + 1u) {
     let bk = ${loadB("k")};
     ${rows.map((r, j) => fma(`c${j}`, `${A}[offA(b, ${r}, k)]`, "bk")).join("\n    ")}
   }`;
@@ -525,7 +535,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   const bindings = ctx
     .bindings([{ name: "out", dtype: wgslStorageType(root.aval.dtype) }])
     .split("\n")
-    .map((line, k) => (k === 0 ? decl(0, lhs, aVec) : k === 1 && lhs !== rhs ? decl(1, rhs, bVec) : line))
+    .map((line, k) =>
+      k === 0 ? decl(0, lhs, aVec) : k === 1 && lhs !== rhs ? decl(1, rhs, bVec || bKVec) : line,
+    )
     .join("\n");
   const code = `${ctx.prelude(main)}
 ${bindings}
@@ -533,7 +545,7 @@ ${main}
 `;
   return {
     code,
-    label: `dot_general ${lhs.aval.strShort()} x ${rhs.aval.strShort()} (register-blocked 4x4${aVec ? ", vec4 A" : ""}${bVec ? ", vec4 B" : ""}) with fused epilogue`,
+    label: `dot_general ${lhs.aval.strShort()} x ${rhs.aval.strShort()} (register-blocked 4x4${aVec ? ", vec4 A" : ""}${bVec ? ", vec4 B" : ""}${bKVec ? ", vec4 Bᵀ" : ""}) with fused epilogue`,
     bindings: [...ctx.leaves, root],
     groups: [Math.ceil(g.N / 32), Math.ceil(g.M / 32), g.B],
   };
