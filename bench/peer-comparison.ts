@@ -148,10 +148,13 @@ export async function peerComparisonRows(): Promise<Row[]> {
       WorkloadName,
       ReturnType<typeof ours>[WorkloadName],
     ][]) {
-      // Results are disposed as the peers' runners dispose theirs (a fresh block of memory per run
-      // costs its page faults, about 5 ms per MB here).
+      // Results are disposed after each run, as the jax-js and TensorFlow.js runners do: a buffer
+      // left to the garbage collector is not back in the pool for the next run, and fresh device
+      // memory costs ~10 ms per MB to fault in on lavapipe here (the 16 MB result of (c): ~170 ms).
       mine[device][name] = await medianMs(async () => {
-        (await blockUntilReady(work.run())).dispose();
+        const out = work.run();
+        await blockUntilReady(out);
+        out.dispose();
       }, work.repeats);
     }
   }

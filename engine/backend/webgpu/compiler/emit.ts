@@ -111,6 +111,11 @@ export class KernelContext {
   readonly leaves: Var[] = [];
   private readonly fnNames = new Map<string, string>();
   private readonly fnTexts: string[] = [];
+  /**
+   * Vectorised kernels (4 consecutive indices per invocation): leaves bound as `array<vec4<T>>`,
+   * the names of the 4 lane indices, and the vec4 loads of the current block (`let l<k> = in<k>[q];`).
+   */
+  vec4?: { leaves: ReadonlySet<Var>; lanes: readonly string[]; loads: Map<Var, string>; laneRead: Set<Var> };
 
   constructor(
     readonly isMaterialised: (v: Var) => boolean,
@@ -121,6 +126,23 @@ export class KernelContext {
     let k = this.leaves.indexOf(v);
     if (k < 0) k = this.leaves.push(v) - 1;
     return `in${k}`;
+  }
+
+  /** WGSL reading leaf `v` at flat index `idx` (a vec4 lane when the kernel is vectorised). */
+  read(v: Var, idx: string): string {
+    const name = this.leaf(v);
+    const vec = this.vec4;
+    if (!vec) return `${name}[${idx}]`;
+    const lane = vec.lanes.indexOf(idx);
+    if (lane >= 0 && v.aval.size % 4 === 0) vec.laneRead.add(v);
+    if (!vec.leaves.has(v)) return `${name}[${idx}]`;
+    if (lane < 0) return `${name}[(${idx}) / 4u][(${idx}) % 4u]`;
+    let load = vec.loads.get(v);
+    if (!load) {
+      load = `l${this.leaves.indexOf(v)}_`;
+      vec.loads.set(v, load);
+    }
+    return `${load}[${lane}]`;
   }
 
   fn(text: string, prefix = "f"): string {
@@ -143,10 +165,10 @@ export class KernelContext {
   }
 
   bindings(outputs: { name: string; dtype: string }[]): string {
-    const lines = this.leaves.map(
-      (v, k) =>
-        `@group(0) @binding(${k}) var<storage, read> in${k}: array<${wgslStorageType(v.aval.dtype)}>;`,
-    );
+    const lines = this.leaves.map((v, k) => {
+      const t = wgslStorageType(v.aval.dtype);
+      return `@group(0) @binding(${k}) var<storage, read> in${k}: array<${this.vec4?.leaves.has(v) ? `vec4<${t}>` : t}>;`;
+    });
     outputs.forEach((o, k) =>
       lines.push(
         `@group(0) @binding(${this.leaves.length + k}) var<storage, read_write> ${o.name}: array<${o.dtype}>;`,
@@ -195,7 +217,7 @@ export class Emitter {
     const known = this.memo.get(key);
     if (known) return known;
     let result: string;
-    if (this.ctx.isMaterialised(a) && a !== this.root) result = this.bind(`${this.ctx.leaf(a)}[${idx}]`, "v");
+    if (this.ctx.isMaterialised(a) && a !== this.root) result = this.bind(this.ctx.read(a, idx), "v");
     else {
       const eqn = this.ctx.producer.get(a)!;
       if (INDEX_PRIMITIVES.has(eqn.primitive)) {

@@ -12,7 +12,7 @@ import { Primitive, type ParamsOf } from "../../../core/primitive.js";
 import { planFusion, type FusionPlan } from "../../../compiler/fusion.js";
 import { inlineCalls } from "../../../compiler/inline.js";
 import { splitWideConcatenates } from "../../../compiler/split-concatenate.js";
-import { expandContractionFreeDots } from "../../../compiler/contraction-free-dots.js";
+import { canonicalizeForKernels } from "../../../compiler/canonicalize.js";
 import { hostArray } from "../../../dtype.js";
 import { rulesOf } from "../../../primitives/index.js";
 import { isHigherOrder } from "../../../primitives/rules.js";
@@ -72,7 +72,7 @@ export function compileWebGpu(device: WebGpuDevice, jaxpr: Jaxpr): Executable {
   const { jaxpr: inlined, extraConsts } = inlineCalls(jaxpr);
   // A kernel binds every operand and its output: wide concatenates become a tree of narrower ones.
   const flat = splitWideConcatenates(
-    expandContractionFreeDots(inlined),
+    canonicalizeForKernels(inlined),
     device.limits.maxStorageBuffersPerShaderStage - 1,
   );
   const force = new Set<Var>();
@@ -103,6 +103,8 @@ export function compileWebGpu(device: WebGpuDevice, jaxpr: Jaxpr): Executable {
 
 export class WebGpuExecutable implements Executable {
   readonly kernelCount: number;
+  /** What each dispatched kernel computes, in order (for tests and debugging). */
+  readonly kernelLabels: string[];
   private readonly instrs: Instr[];
   private readonly literalArrays = new Map<Literal, ConcreteArrayT>();
   private readonly binders: Var[];
@@ -145,6 +147,7 @@ export class WebGpuExecutable implements Executable {
       };
     });
     this.kernelCount = this.instrs.reduce((n, s) => n + s.dispatches.length, 0);
+    this.kernelLabels = this.instrs.flatMap((s) => s.dispatches.map((d) => d.spec.label));
     // Liveness: each intermediate is released after the last step that reads it (or the one that
     // wrote it, when nothing reads it).
     const last = new Map<Var, number>();
