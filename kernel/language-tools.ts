@@ -12,9 +12,10 @@ const CURRENT = `${DIR}/current.ts`;
 const MAX_CELLS = 200;
 /**
  * Diagnostics that only reflect how cells share one scope (a re-run cell redeclares its names;
- * top-level await is fine in a cell): never reported to the user.
+ * top-level await is fine in a cell): never reported to the user. 6200/6203/6204 are how TypeScript
+ * reports many redeclarations at once (8 or more names of one cell in another file).
  */
-const CELL_SCOPE_CODES = new Set([2451, 2300, 2393, 2403, 1375, 1378, 1309, 2440]);
+const CELL_SCOPE_CODES = new Set([2451, 2300, 2393, 2403, 1375, 1378, 1309, 2440, 6200, 6203, 6204]);
 
 /** Rewrites `import` statements into global declarations (a cell with imports would be a module). */
 function globalizeImports(code: string): { text: string; delta: (pos: number) => number } {

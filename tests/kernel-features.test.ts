@@ -185,6 +185,14 @@ describe("kernel features via jupyter_client", () => {
     assert.deepEqual(stderr, [], "no type warning");
   });
 
+  it("re-runs a cell that declares many names without a conflict warning", () => {
+    for (const k of ["rerun_first", "rerun_second"]) {
+      assert.equal(resultText(k), "10");
+      const stderr = outputs(k, "stream").filter((c) => c.name === "stderr");
+      assert.deepEqual(stderr, [], `${k}: no type warning`);
+    }
+  });
+
   it("runs magics: %lsmagic, %jaxpr, %timeit (IPython's format, -o), %time, and rejects unknown ones", () => {
     const stdout = (k: string) =>
       outputs(k, "stream")

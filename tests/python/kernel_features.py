@@ -79,6 +79,11 @@ def main():
         out["type_warning"] = run(kc, 'const typed: string = 42;\ntyped')
         # Named imports of a Node built-in: a function (a value only) and a class (a value and a type).
         out["import_named"] = run(kc, 'import { execFileSync } from "node:child_process";\nimport { EventEmitter } from "node:events";\nconst emitter: EventEmitter = new EventEmitter();\ntypeof execFileSync')
+        # Re-running a cell that declares many names: TypeScript reports the conflicts with the
+        # earlier run in one aggregated diagnostic (TS6200), which is no more an error than TS2451.
+        many = "const [ra, rb, rc] = [1, 2, 3];\nlet rd = 4, re = 5, rf = 6;\nconst rg = 7, rh = 8, ri = 9;\nra + ri"
+        out["rerun_first"] = run(kc, many)
+        out["rerun_second"] = run(kc, many)
         out["magic_ls"] = run(kc, "%lsmagic")
         out["magic_jaxpr"] = run(kc, "const mf = (x: typeof documented) => jnp.sin(x).mul(2);\n%jaxpr mf(documented)")
         out["magic_timeit"] = run(kc, "%timeit -n 3 -r 2 -o jnp.add(documented, 1)")
