@@ -30,36 +30,55 @@ import { peerComparisonRows } from "./peer-comparison.js";
 import { cpuFusionRows } from "./cpu-fusion.js";
 // [end cpu-fusion]
 
-async function main(): Promise<void> {
-  await init();
-  const rows: Row[] = [];
-  rows.push(...(await eagerRows()));
+/** The suites in the order they run; `npm run bench -- NAME...` runs only the named ones. */
+const suites: { name: string; run: () => Promise<Row[]> | Row[] }[] = [
+  { name: "eager", run: eagerRows },
   // [jit] bench suites
-  rows.push(...(await vmapJitRows()));
+  { name: "vmap-jit", run: vmapJitRows },
   // [end jit]
   // [webgpu-compiler] bench suites
-  rows.push(...(await webgpuCompilerRows()));
+  { name: "webgpu-compiler", run: webgpuCompilerRows },
   // [end webgpu-compiler]
   // [autodiff] bench suites
-  rows.push(...(await autodiffRows()));
+  { name: "autodiff", run: autodiffRows },
   // [end autodiff]
   // [wasm] bench suites
-  rows.push(...(await wasmRows()));
+  { name: "wasm", run: wasmRows },
   // [end wasm]
   // [peers] bench suites
-  rows.push(...(await peerComparisonRows()));
+  { name: "peers", run: peerComparisonRows },
   // [end peers]
   // [magics] bench suites
   // [end magics]
   // [cpu-fusion] bench suites
-  rows.push(...(await cpuFusionRows()));
+  { name: "cpu-fusion", run: cpuFusionRows },
   // [end cpu-fusion]
+  // The kernel suite starts kernels in processes of their own: it runs after the devices are released.
+  { name: "kernel", run: kernelRows },
+];
+
+async function main(): Promise<void> {
+  const only = process.argv.slice(2);
+  const unknown = only.filter((n) => !suites.some((s) => s.name === n));
+  if (unknown.length > 0) {
+    throw new Error(
+      `unknown bench suite(s) ${unknown.join(", ")}; suites: ${suites.map((s) => s.name).join(", ")}`,
+    );
+  }
+  await init();
+  const rows: Row[] = [];
+  for (const suite of suites) {
+    if (only.length > 0 && !only.includes(suite.name)) continue;
+    if (suite.name === "kernel") releaseDevices();
+    rows.push(...(await suite.run()));
+  }
   releaseDevices();
-  rows.push(...kernelRows());
 
   const dir = path.resolve(import.meta.dirname, "../../bench");
+  // A run of some suites only does not replace the full results.
+  const stem = only.length > 0 ? "results-partial" : "results";
   writeFileSync(
-    path.join(dir, "results.json"),
+    path.join(dir, `${stem}.json`),
     JSON.stringify({ date: new Date().toISOString(), rows }, null, 2) + "\n",
   );
   const table = [
@@ -70,7 +89,7 @@ async function main(): Promise<void> {
         `| ${r.workload} | ${r.variant} | ${r.medianMs.toFixed(2)} | ${r.baseline} | ${r.baselineMs.toFixed(2)} | ${r.ratio.toFixed(2)}× |`,
     ),
   ].join("\n");
-  writeFileSync(path.join(dir, "results.md"), table + "\n");
+  writeFileSync(path.join(dir, `${stem}.md`), table + "\n");
   console.log(table);
 }
 
