@@ -98,6 +98,11 @@ export {
   map,
   type ScanOptions,
 } from "./control-flow.js";
+export {
+  associativeScan,
+  associativeScan as associative_scan,
+  type AssociativeScanOptions,
+} from "./associative-scan.js";
 // [end control-flow]
 
 // [autodiff] lax

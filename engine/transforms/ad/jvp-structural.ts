@@ -19,8 +19,12 @@ import {
   instantiate,
   mul,
   reduceSum,
+  reshape,
+  scalar,
+  transpose,
   type JvpRule,
 } from "./ops.js";
+import { associativeScan } from "../../lax/associative-scan.js";
 import { Zero, type Tangent } from "./zero.js";
 
 type Rules<K extends Primitive> = { [P in K]: JvpRule<P> };
@@ -29,6 +33,30 @@ type Rules<K extends Primitive> = { [P in K]: JvpRule<P> };
 function unreduce(out: Tracer, shape: readonly number[], axes: readonly number[]): Tracer {
   const kept = shape.map((_, d) => d).filter((d) => !axes.includes(d));
   return broadcastInDim(out, shape, kept);
+}
+
+/**
+ * For each entry of `x`, the product of the other entries of its reduction group over `axes`: the
+ * exclusive products before it times those after it (no division, so zeros are fine).
+ */
+function productOfOthers(x: Tracer, axes: readonly number[]): Tracer {
+  const kept = x.shape.map((_, d) => d).filter((d) => !axes.includes(d));
+  const perm = [...axes, ...kept];
+  const n = axes.reduce((p, d) => p * x.shape[d], 1);
+  const flat = reshape(transpose(x, perm), [n, ...kept.map((d) => x.shape[d])]);
+  const one = scalar(1, x.dtype);
+  const shift = (y: Tracer, low: number) =>
+    bind1(Primitive.Pad, [y, one], {
+      padding_config: y.shape.map((_, d) => (d === 0 ? ([low, -low, 0] as const) : ([0, 0, 0] as const))),
+    });
+  const before = shift(bind1(Primitive.Cumprod, [flat], { axis: 0, reverse: false }), 1);
+  const after = shift(bind1(Primitive.Cumprod, [flat], { axis: 0, reverse: true }), -1);
+  const others = reshape(
+    mul(before, after),
+    perm.map((d) => x.shape[d]),
+  );
+  const inverse = perm.map((_, d) => perm.indexOf(d));
+  return transpose(others, inverse);
 }
 
 function reduceChooser(prim: Primitive.ReduceMax | Primitive.ReduceMin): JvpRule<typeof prim> {
@@ -199,21 +227,31 @@ export const structuralJvpRules: Rules<
 
   [Primitive.ReduceMax]: reduceChooser(Primitive.ReduceMax),
   [Primitive.ReduceMin]: reduceChooser(Primitive.ReduceMin),
-  // d prod(x) = sum(prod(x) / x_i dx_i) (assumes no zero entries, unlike JAX's exact rule).
+  // d prod(x) = sum_i dx_i prod_{j != i} x_j, the products of the other entries taken as (products
+  // before i) x (products after i): exact where entries are zero, like JAX's rule.
   [Primitive.ReduceProd]: ([x], [t], params) => {
     const out = bind1(Primitive.ReduceProd, [x], params);
     if (t instanceof Zero) return [[out], [Zero.of(out.aval)]];
-    return [[out], [reduceSum(mul(t, div(unreduce(out, x.shape, params.axes), x)), params.axes)]];
+    return [[out], [reduceSum(mul(t, productOfOthers(x, params.axes)), params.axes)]];
   },
   [Primitive.ReduceAnd]: zeroTangent(Primitive.ReduceAnd),
   [Primitive.ReduceOr]: zeroTangent(Primitive.ReduceOr),
   [Primitive.Argmax]: zeroTangent(Primitive.Argmax),
   [Primitive.Argmin]: zeroTangent(Primitive.Argmin),
-  // d cumprod(x) = cumprod(x) cumsum(dx / x) (assumes no zero entries).
+  // The product rule carried through an associative scan of (x, dx) pairs, as JAX differentiates its
+  // associative-scan cumprod: exact where entries are zero (no division), and linear in dx.
   [Primitive.Cumprod]: ([x], [t], params) => {
     const out = bind1(Primitive.Cumprod, [x], params);
     if (t instanceof Zero) return [[out], [Zero.of(out.aval)]];
-    return [[out], [mul(out, bind1(Primitive.Cumsum, [div(t, x)], params))]];
+    const [, dout] = associativeScan(
+      ([a, da]: [Tracer, Tracer], [b, db]: [Tracer, Tracer]): [Tracer, Tracer] => [
+        mul(a, b),
+        add(mul(da, b), mul(a, db)),
+      ],
+      [x, t],
+      { axis: params.axis, reverse: params.reverse },
+    );
+    return [[out], [dout]];
   },
   [Primitive.Cummax]: cumChooser(Primitive.Cummax),
   [Primitive.Cummin]: cumChooser(Primitive.Cummin),
