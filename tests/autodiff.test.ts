@@ -26,7 +26,7 @@ import {
   type Array,
 } from "../engine/index.js";
 import { describeEachDevice } from "./helpers/devices.js";
-import { assertAllClose } from "./helpers/allclose.js";
+import { assertAllClose, assertTreeClose } from "./helpers/allclose.js";
 
 type Nested = Parameters<typeof assertAllClose>[0];
 const list = async (x: Array) => (await x.tolist()) as Nested;
@@ -95,6 +95,68 @@ describeEachDevice("autodiff", () => {
     const rev = await list(jacrev(f)(jnp.array(x)));
     assertAllClose(rev, hand, { rtol: 1e-5, atol: 1e-6 });
     assertAllClose(await list(jacfwd(f)(jnp.array(x))), rev, { rtol: 1e-5, atol: 1e-6 });
+  });
+
+  it("jacfwd and jacrev: pytree arguments and results, a list of argnums, hasAux (hand-computed)", async () => {
+    // y = w * x * b (elementwise), s = sum(w * w); p = {w, b}.
+    const f = (p: { w: Array; b: Array }, x: Array) => ({
+      y: jnp.mul(jnp.mul(p.w, x), p.b),
+      s: jnp.sum(jnp.mul(p.w, p.w)),
+    });
+    const p = { w: jnp.array([1, 2]), b: jnp.array(0.5) };
+    const x = jnp.array([3, 4]);
+    const dP = {
+      s: { b: 0, w: [2, 4] },
+      y: {
+        b: [3, 8],
+        w: [
+          [1.5, 0],
+          [0, 2],
+        ],
+      },
+    };
+    const dX = {
+      s: [0, 0],
+      y: [
+        [0.5, 0],
+        [0, 1],
+      ],
+    };
+    const toLists = async (t: unknown): Promise<unknown> => {
+      if (t instanceof Object && "tolist" in t) return (t as Array).tolist();
+      if (globalThis.Array.isArray(t)) return Promise.all(t.map(toLists));
+      const entries = await Promise.all(
+        Object.entries(t as object).map(async ([k, v]) => [k, await toLists(v)]),
+      );
+      return Object.fromEntries(entries);
+    };
+    for (const jac of [jacfwd, jacrev]) {
+      assertAllClose(
+        (await toLists(jac(f, { argnums: 0 as const })(p, x))) as Nested,
+        dP as unknown as Nested,
+      );
+      const both = (await toLists(jac(f, { argnums: [0, 1] })(p, x))) as { s: unknown[]; y: unknown[] };
+      assertAllClose(both.s as Nested, [dP.s, dX.s] as unknown as Nested);
+      assertAllClose(both.y as Nested, [dP.y, dX.y] as unknown as Nested);
+      const withAux = jac((v: Array) => [jnp.mul(v, v), { total: jnp.sum(v) }], { hasAux: true })(x) as [
+        Array,
+        { total: Array },
+      ];
+      assertAllClose(await list(withAux[0]), [
+        [6, 0],
+        [0, 8],
+      ]);
+      assert.equal(await withAux[1].total.item(), 7);
+    }
+    // The Hessian of a^2 b with respect to both scalars: [[2b, 2a], [2a, 0]].
+    const h = hessian((a: Array, b: Array) => jnp.mul(jnp.mul(a, a), b), { argnums: [0, 1] })(
+      jnp.array(3),
+      jnp.array(2),
+    );
+    assertTreeClose(await toLists(h), [
+      [4, 6],
+      [6, 0],
+    ]);
   });
 
   it("the Hessian of the quadratic x.Ax is A + A^T", async () => {

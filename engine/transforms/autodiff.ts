@@ -9,7 +9,7 @@ import { isFloating } from "../dtype.js";
 import { asArray } from "../numpy/array-like.js";
 import { formatShape } from "../shape.js";
 import { flatten, treeDefEqual, treeDefToString, unflatten, type PyTree, type TreeDef } from "../tree.js";
-import { instantiate, reshape, transpose } from "./ad/ops.js";
+import { instantiate, reshape, transpose, zeros } from "./ad/ops.js";
 import { jvpFlat, linearizeFlat, type LinearJaxpr } from "./ad/linearize.js";
 import { vmap } from "./vmap.js";
 import { literalArray } from "../core/from-host.js";
@@ -318,8 +318,13 @@ export function valueAndGrad<A extends unknown[]>(
 }
 
 export interface JacOptions {
-  /** Which positional argument to differentiate with respect to (default 0; an array argument). */
-  argnums?: number;
+  /**
+   * Which positional argument(s) to differentiate with respect to (default 0). Each may be a pytree
+   * of float arrays; a list of argnums gives, per output leaf, a list of Jacobians.
+   */
+  argnums?: number | readonly number[];
+  /** f returns `[output, auxiliary data]`; the result is then `[jacobian, aux]`. */
+  hasAux?: boolean;
 }
 
 /** The identity basis for x: shape (size, ...x.shape), one unit tangent per row. */
@@ -334,87 +339,149 @@ function basis(aval: ShapedArray): Tracer {
   return reshape(eye, [n, ...aval.shape]);
 }
 
-function jacArg(args: unknown[], argnums: number, what: string): [number, Tracer] {
-  const [k] = normalizeArgnums(argnums, args.length, what);
-  const x = args[k];
-  if (!(x instanceof Tracer) && typeof x !== "number")
-    throw new TypeError(`${what}: argument ${k} must be an array (pytree arguments are not supported yet)`);
-  const arr = toArray(x, what);
-  checkRealInputs(arr, what);
-  return [k, arr];
+/** The arguments a Jacobian is taken with respect to, and f as a function of them alone. */
+function jacobianProblem(
+  f: (...args: never[]) => unknown,
+  args: unknown[],
+  argnums: number | readonly number[],
+  what: string,
+): { dyn: unknown[]; partial: (...d: unknown[]) => unknown; select: (perArg: PyTree[]) => PyTree } {
+  const nums = normalizeArgnums(argnums, args.length, what);
+  const dyn = nums.map((i) => args[i]);
+  checkRealInputs(dyn, what);
+  const partial = (...d: unknown[]) => {
+    const full = [...args];
+    nums.forEach((i, k) => (full[i] = d[k]));
+    return f(...(full as never[]));
+  };
+  return { dyn, partial, select: (perArg) => (typeof argnums === "number" ? perArg[0] : perArg) };
 }
 
 /**
- * `jacfwd(f)`: the Jacobian by forward mode, one JVP per input element (vmapped over the identity
- * basis). Result shape: output shape + input shape, per output leaf.
+ * Assembles a Jacobian: `blocks[o][i]` is d(output leaf o)/d(input leaf i), shaped out + in; the
+ * result has the outputs' structure with, at each output leaf, the (selected) arguments' structure.
+ */
+function assembleJacobian(
+  blocks: Tracer[][],
+  outTree: TreeDef,
+  inTree: TreeDef,
+  select: (perArg: PyTree[]) => PyTree,
+): PyTree {
+  return unflatten<PyTree>(
+    outTree,
+    blocks.map((row) => select(unflatten(inTree, row) as PyTree[])),
+  );
+}
+
+type JacobianFn<A extends unknown[], R> = (...args: A) => Grads<R>;
+
+/**
+ * `jacfwd(f, {argnums, hasAux})`: the Jacobian by forward mode, one JVP per input element (vmapped
+ * over the identity basis of each input leaf). Per output leaf, shape output shape + input shape.
  */
 export function jacfwd<A extends unknown[], R>(
   f: (...args: A) => R,
+  options?: { argnums?: number; hasAux?: false },
+): JacobianFn<A, R>;
+export function jacfwd<A extends unknown[], R>(
+  f: (...args: A) => R,
+  options: JacOptions,
+): (...args: A) => PyTree;
+export function jacfwd<A extends unknown[], R>(
+  f: (...args: A) => R,
   options: JacOptions = {},
-): (...args: A) => Grads<R> {
+): (...args: A) => PyTree {
   return (...args: A) => {
-    const [k, x] = jacArg(args, options.argnums ?? 0, "jacfwd");
-    const g = (v: Tracer) => {
-      const full = [...args];
-      full[k] = x;
-      return jvp(
-        (xx: Tracer) => {
-          const a = [...args];
-          a[k] = xx;
-          return f(...(a as A));
-        },
-        [x],
-        [v],
-      )[1];
+    const what = "jacfwd";
+    const hasAux = options.hasAux ?? false;
+    const { dyn, partial, select } = jacobianProblem(f, args, options.argnums ?? 0, what);
+    const [xs, inTree] = flattenArrays(dyn, what);
+    let outTree: TreeDef | undefined;
+    let aux: PyTree = null;
+    const flat = (...leaves: Tracer[]): Tracer[] => {
+      let out = partial(...(unflatten(inTree, leaves) as unknown[]));
+      if (hasAux) {
+        if (!Array.isArray(out) || out.length !== 2)
+          throw new TypeError(`${what} with hasAux: f must return a pair [output, auxiliary data]`);
+        out = out[0];
+      }
+      const [outs, def] = flattenArrays(out, what);
+      outTree = def;
+      return outs;
     };
-    const cols = vmap(g)(basis(x.aval)) as unknown;
-    const [leaves, def] = flattenArrays(cols, "jacfwd");
-    // (n, ...out) → (...out, ...in)
-    const jac = leaves.map((c) => {
-      const outRank = c.ndim - 1;
-      const moved = transpose(c, [...Array(outRank).keys()].map((i) => i + 1).concat([0]));
-      return reshape(moved, [...moved.shape.slice(0, outRank), ...x.shape]);
+    if (hasAux) aux = (partial(...dyn) as [unknown, PyTree])[1];
+    // One vmapped JVP per input leaf: a unit tangent on that leaf, zeros on the others.
+    const columns = xs.map((x, i) => {
+      const push = (v: Tracer) =>
+        jvp(
+          flat,
+          xs,
+          xs.map((other, k) => (k === i ? v : zeros(other.aval))),
+        )[1];
+      return vmap(push)(basis(x.aval)) as Tracer[];
     });
-    return unflatten(def, jac) as Grads<R>;
+    const numOut = columns[0]?.length ?? flat(...xs).length;
+    const blocks = [...Array(numOut).keys()].map((o) =>
+      xs.map((x, i) => {
+        // (n, ...out) → (...out, ...in)
+        const c = columns[i][o];
+        const outRank = c.ndim - 1;
+        const moved = transpose(c, [...Array(outRank).keys()].map((d) => d + 1).concat([0]));
+        return reshape(moved, [...moved.shape.slice(0, outRank), ...x.shape]);
+      }),
+    );
+    if (outTree === undefined) flat(...xs);
+    const jac = assembleJacobian(blocks, outTree!, inTree, select);
+    return hasAux ? [jac, aux] : jac;
   };
 }
 
 /**
- * `jacrev(f)`: the Jacobian by reverse mode, one VJP per output element (vmapped over the identity
- * basis of each output). Result shape: output shape + input shape, per output leaf.
+ * `jacrev(f, {argnums, hasAux})`: the Jacobian by reverse mode, one VJP per output element (vmapped
+ * over the identity basis of each output leaf). Per output leaf, shape output shape + input shape.
  */
 export function jacrev<A extends unknown[], R>(
   f: (...args: A) => R,
+  options?: { argnums?: number; hasAux?: false },
+): JacobianFn<A, R>;
+export function jacrev<A extends unknown[], R>(
+  f: (...args: A) => R,
+  options: JacOptions,
+): (...args: A) => PyTree;
+export function jacrev<A extends unknown[], R>(
+  f: (...args: A) => R,
   options: JacOptions = {},
-): (...args: A) => Grads<R> {
+): (...args: A) => PyTree {
   return (...args: A) => {
-    const [k, x] = jacArg(args, options.argnums ?? 0, "jacrev");
-    const r = vjpInternal(
-      (xx: never) => {
-        const a = [...args];
-        a[k] = xx;
-        return f(...(a as A));
-      },
-      [x],
-      false,
-      "jacrev",
-    );
-    const jac = r.outs.map((o, j) => {
+    const what = "jacrev";
+    const { dyn, partial, select } = jacobianProblem(f, args, options.argnums ?? 0, what);
+    const [xs] = flattenArrays(dyn, what);
+    const r = vjpInternal(partial, dyn, options.hasAux ?? false, what);
+    const blocks = r.outs.map((o, j) => {
       const pull = (ct: Tracer) => {
-        const cts = r.outs.map((_, i) => (i === j ? ct : null));
-        return instantiate(r.lin.transpose(cts)[0]);
+        const cts = r.lin.outs.map((_, i) => (i === j ? ct : null));
+        return r.lin.transpose(cts).map(instantiate);
       };
-      const rows = vmap(pull)(basis(o.aval)) as Tracer;
-      return reshape(rows, [...o.shape, ...x.shape]);
+      const rows = vmap(pull)(basis(o.aval)) as Tracer[];
+      return rows.map((row, i) => reshape(row, [...o.shape, ...xs[i].shape]));
     });
-    return unflatten(r.outTree, jac) as Grads<R>;
+    const jac = assembleJacobian(blocks, r.outTree, r.inTree, select);
+    return options.hasAux ? [jac, r.aux] : jac;
   };
 }
 
-/** `hessian(f)` = jacfwd(jacrev(f)), as in JAX. */
+/** `hessian(f, {argnums, hasAux})` = jacfwd(jacrev(f)), as in JAX. */
+export function hessian<A extends unknown[], R>(
+  f: (...args: A) => R,
+  options?: { argnums?: number; hasAux?: false },
+): JacobianFn<A, R>;
+export function hessian<A extends unknown[], R>(
+  f: (...args: A) => R,
+  options: JacOptions,
+): (...args: A) => PyTree;
 export function hessian<A extends unknown[], R>(
   f: (...args: A) => R,
   options: JacOptions = {},
-): (...args: A) => Grads<R> {
-  return jacfwd(jacrev(f, options), options) as (...args: A) => Grads<R>;
+): (...args: A) => PyTree {
+  return jacfwd(jacrev(f, options), options);
 }

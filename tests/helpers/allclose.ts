@@ -31,3 +31,28 @@ export function assertAllClose(actual: Nested, expected: Nested, { rtol = 1e-5, 
     );
   });
 }
+
+type Tree = Nested | { [key: string]: Tree } | Tree[];
+
+const isRecord = (x: unknown): x is { [key: string]: Tree } =>
+  typeof x === "object" && x !== null && !Array.isArray(x);
+const holdsRecord = (x: unknown): boolean => isRecord(x) || (Array.isArray(x) && x.some(holdsRecord));
+
+/** assertAllClose over a pytree of nested lists: objects must have the same keys, leaves be close. */
+export function assertTreeClose(actual: unknown, expected: Tree, tolerances = {}, path = "tree"): void {
+  if (isRecord(expected)) {
+    assert.ok(isRecord(actual), `${path}: expected an object, got ${JSON.stringify(actual)}`);
+    assert.deepEqual(Object.keys(actual).sort(), Object.keys(expected).sort(), `${path}: keys differ`);
+    for (const k of Object.keys(expected))
+      assertTreeClose(actual[k], expected[k], tolerances, `${path}.${k}`);
+  } else if (Array.isArray(expected) && holdsRecord(expected)) {
+    assert.ok(
+      Array.isArray(actual) && actual.length === expected.length,
+      `${path}: expected a list of ${expected.length}, got ${JSON.stringify(actual)}`,
+    );
+    expected.forEach((e, i) => assertTreeClose(actual[i], e, tolerances, `${path}[${i}]`));
+  } else {
+    assert.ok(!holdsRecord(actual), `${path}: expected arrays, got ${JSON.stringify(actual)}`);
+    assertAllClose(actual as Nested, expected as Nested, tolerances);
+  }
+}
