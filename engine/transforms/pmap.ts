@@ -130,17 +130,14 @@ export function pmap<A extends unknown[], R>(
       cache.set(key, entry);
     }
     const created: ConcreteArray[] = [];
-    const shardInputs = devs.map((_, k) =>
-      flat.map((x, i) => {
-        const a = axisOf.get(i);
-        if (a === undefined) return x;
-        const start = x.shape.map((_, d) => (d === a ? k : 0));
-        const limit = x.shape.map((n, d) => (d === a ? k + 1 : n));
-        const piece = lax.squeeze(lax.slice(x, start, limit), [a]) as ConcreteArray;
-        created.push(piece);
-        return piece;
-      }),
-    );
+    const pieces = flat.map((x, i) => {
+      const a = axisOf.get(i);
+      if (a === undefined) return devs.map(() => x);
+      const split = shardsOf(x, a, shardAvals[i], executor);
+      created.push(...split);
+      return split;
+    });
+    const shardInputs = devs.map((_, k) => pieces.map((p) => p[k]));
     const shardOuts = entry.program.run(shardInputs);
     const outTree = entry.outTree;
     const outAxes = axesForLeaves(outAxesSpec, outTree, "result", "out_axes", "pmap");
@@ -182,6 +179,30 @@ function devicesFor(
         (kind === "cpu" ? " (VMAPLAB_CPU_DEVICES sets the number of CPU devices)" : ""),
     );
   return local.slice(0, size);
+}
+
+/**
+ * `x` split along `axis` into one array per shard. Along a leading axis each shard is a contiguous
+ * block: one copy out of the device and one back per shard (memcpy on the CPU); otherwise (or when
+ * the device cannot read synchronously) through lax.slice.
+ */
+function shardsOf(x: ConcreteArray, axis: number, aval: ShapedArray, executor: Device): ConcreteArray[] {
+  const n = x.shape[axis];
+  const contiguous = x.shape.slice(0, axis).every((d) => d === 1);
+  // A fresh read each call (not cached on the caller's array): the cost stays in every call.
+  const host = contiguous ? executor.readSync(x.buffer, x.aval) : undefined;
+  if (host) {
+    const size = aval.size;
+    return Array.from({ length: n }, (_, k) => {
+      const part = host.subarray(k * size, (k + 1) * size);
+      return new ConcreteArray(aval, executor, executor.upload(part, aval));
+    });
+  }
+  return Array.from({ length: n }, (_, k) => {
+    const start = x.shape.map((_, d) => (d === axis ? k : 0));
+    const limit = x.shape.map((m, d) => (d === axis ? k + 1 : m));
+    return lax.squeeze(lax.slice(x, start, limit), [axis]) as ConcreteArray;
+  });
 }
 
 /** The array on the executor (a copy through the host when it lives elsewhere). */
