@@ -29,6 +29,9 @@ import { peerComparisonRows } from "./peer-comparison.js";
 // [cpu-fusion] bench imports
 import { cpuFusionRows } from "./cpu-fusion.js";
 // [end cpu-fusion]
+// [pmap] bench imports
+import { pmapRows } from "./pmap.js";
+// [end pmap]
 
 /** The suites in the order they run; `npm run bench -- NAME...` runs only the named ones. */
 const suites: { name: string; run: () => Promise<Row[]> | Row[] }[] = [
@@ -53,6 +56,9 @@ const suites: { name: string; run: () => Promise<Row[]> | Row[] }[] = [
   // [cpu-fusion] bench suites
   { name: "cpu-fusion", run: cpuFusionRows },
   // [end cpu-fusion]
+  // [pmap] bench suites
+  { name: "pmap", run: pmapRows },
+  // [end pmap]
   // The kernel suite starts kernels in processes of their own: it runs after the devices are released.
   { name: "kernel", run: kernelRows },
 ];

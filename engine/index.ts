@@ -77,6 +77,11 @@ export { WgslKernelError, DeviceLostError } from "./backend/webgpu/errors.js";
 export { planFusion, type FusionPlan, type Step as FusionStep } from "./compiler/fusion.js";
 // [end webgpu-compiler]
 
+// [pmap] exports
+export { pmap, type PmapOptions } from "./transforms/pmap.js";
+import { localDevices } from "./backend/local-devices.js";
+// [end pmap]
+
 // [notebooks-a] exports
 export { Lowered, Compiled } from "./transforms/lower.js";
 // [end notebooks-a]
@@ -84,7 +89,14 @@ export { Lowered, Compiled } from "./transforms/lower.js";
 /** The array type users see: concrete arrays and tracers inside transforms alike. */
 export { Tracer as Array, ConcreteArray };
 
-export function devices(): Device[] {
+/**
+ * Every device (`devices()`), or the devices of one kind that `pmap` maps over (`devices("cpu")`:
+ * one per thread of the CPU executor's pool, `cpu:0`, `cpu:1`, ...; `VMAPLAB_CPU_DEVICES=N` sets N).
+ */
+export function devices(kind?: string): Device[] {
+  // [pmap] devices of one kind
+  if (kind !== undefined) return localDevices(kind);
+  // [end pmap]
   return deviceList();
 }
 

@@ -54,6 +54,10 @@ export function cellScope(): Record<string, unknown> {
     customVjp: engine.customVjp,
     // [end autodiff]
 
+    // [pmap] cell scope
+    pmap: engine.pmap,
+    // [end pmap]
+
     // [magics] cell scope
     plot,
     // [end magics]

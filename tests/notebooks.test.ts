@@ -126,7 +126,11 @@ const CHECKS: Record<string, Record<string, string | RegExp>> = {
       "<Vega-Lite chart: layer 'Decision boundary: P(class 1) and the training points'>",
   },
   "06-parallelism.ipynb": {
-    '"pmap" in vmaplab': "false",
+    // [pmap] notebook checks
+    'devices("cpu").map': "[ 'cpu:0', 'cpu:1' ]",
+    "const viaPmap": /^(0|[\d.]+e-\d+)$/, // pmap(vmap(layer)) = vmap, to float32 rounding
+    "const shareAll": /^(0|[\d.]+e-\d+)$/, // psum over devices and batch = vmap's psum
+    // [end pmap]
     "const shards": /^(0|[\d.]+e-\d+)$/, // pmap by hand = vmap, to float32 rounding
     "jnp.sum(shares, 0)": "[ 1, 1, 1 ]",
     "%jaxpr vmap(share": "reduce_sum[axes=(0,)]",

@@ -7,7 +7,7 @@ export function axisIndex(axisName: string): Tracer {
   const main = findMain((m) => (m.globalData as BatchMainData | null)?.axisName === axisName);
   if (!main) {
     throw new Error(
-      `unbound axis name: ${axisName}. axis_index needs an enclosing vmap(..., {axisName: ${JSON.stringify(axisName)}})`,
+      `unbound axis name: ${axisName}. axis_index needs an enclosing vmap or pmap(..., {axisName: ${JSON.stringify(axisName)}})`,
     );
   }
   // No operands to find the vmap's trace by: ask that trace directly (as JAX binds at its level).

@@ -15,7 +15,7 @@ function axisMain(name: string, prim: string): MainTrace {
   const main = findMain((m) => (m.globalData as BatchMainData | null)?.axisName === name);
   if (!main) {
     throw new Error(
-      `unbound axis name: ${name}. ${prim} needs an enclosing vmap(..., {axisName: ${JSON.stringify(name)}})`,
+      `unbound axis name: ${name}. ${prim} needs an enclosing vmap or pmap(..., {axisName: ${JSON.stringify(name)}})`,
     );
   }
   return main;

@@ -10,7 +10,7 @@ import type { PrimitiveRules, RuleGroup } from "./rules.js";
 
 function unbound(prim: Primitive, names: readonly string[]): never {
   throw new Error(
-    `unbound axis name: ${names.join(", ")}. ${prim} needs an enclosing vmap(..., {axisName: ${JSON.stringify(names[0])}})`,
+    `unbound axis name: ${names.join(", ")}. ${prim} needs an enclosing vmap or pmap(..., {axisName: ${JSON.stringify(names[0])}})`,
   );
 }
 

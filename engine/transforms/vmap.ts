@@ -31,6 +31,8 @@ export function axesForLeaves(
   def: TreeDef,
   path: string,
   what: string,
+  /** The transform named in errors (pmap reuses this reading of axis specs). */
+  transform = "vmap",
 ): { axis: BatchDim; path: string }[] {
   if (spec === null || typeof spec === "number") {
     const out: { axis: BatchDim; path: string }[] = [];
@@ -46,27 +48,29 @@ export function axesForLeaves(
   if (Array.isArray(spec)) {
     if (def.kind !== "array" || def.children.length !== spec.length) {
       throw new TypeError(
-        `vmap ${what} specification must be a tree prefix of the corresponding value: at ${path} got a list of ${spec.length}, the value has ${def.kind === "array" ? def.children.length + " entries" : "another structure"}`,
+        `${transform} ${what} specification must be a tree prefix of the corresponding value: at ${path} got a list of ${spec.length}, the value has ${def.kind === "array" ? def.children.length + " entries" : "another structure"}`,
       );
     }
-    return spec.flatMap((s: AxisSpec, i: number) => axesForLeaves(s, def.children[i], `${path}[${i}]`, what));
+    return spec.flatMap((s: AxisSpec, i: number) =>
+      axesForLeaves(s, def.children[i], `${path}[${i}]`, what, transform),
+    );
   }
   if (def.kind !== "object") {
     throw new TypeError(
-      `vmap ${what} specification must be a tree prefix of the corresponding value: at ${path} got an object, the value is not one`,
+      `${transform} ${what} specification must be a tree prefix of the corresponding value: at ${path} got an object, the value is not one`,
     );
   }
   const obj = spec as { readonly [key: string]: AxisSpec };
   return def.keys.flatMap((k, i) => {
     if (!(k in obj))
-      throw new TypeError(`vmap ${what} specification lacks the key ${JSON.stringify(k)} at ${path}`);
-    return axesForLeaves(obj[k], def.children[i], `${path}[${JSON.stringify(k)}]`, what);
+      throw new TypeError(`${transform} ${what} specification lacks the key ${JSON.stringify(k)} at ${path}`);
+    return axesForLeaves(obj[k], def.children[i], `${path}[${JSON.stringify(k)}]`, what, transform);
   });
 }
 
-function normalizeAxis(axis: number, rank: number, where: string): number {
+export function normalizeAxis(axis: number, rank: number, where: string, transform = "vmap"): number {
   if (!Number.isInteger(axis) || axis < -rank || axis >= rank) {
-    throw new RangeError(`vmap: axis ${axis} is out of bounds for ${where}`);
+    throw new RangeError(`${transform}: axis ${axis} is out of bounds for ${where}`);
   }
   return axis < 0 ? axis + rank : axis;
 }
