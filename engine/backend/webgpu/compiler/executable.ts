@@ -251,6 +251,18 @@ export class WebGpuExecutable implements Executable {
       gpu.pushErrorScope("out-of-memory");
       gpu.pushErrorScope("validation");
     }
+    // Later runs record into the device's shared pending pass while no host-driven step is queued
+    // (one submit for many runs); otherwise into an encoder of their own, behind the pending work.
+    const passFor = (batched: boolean): GPUComputePassEncoder => {
+      if (batched) {
+        flush();
+        return device.batchPass();
+      }
+      device.flushPending();
+      encoder ??= gpu.createCommandEncoder();
+      pass ??= encoder.beginComputePass();
+      return pass;
+    };
     try {
       for (const ins of this.instrs) {
         if (ins.call) {
@@ -261,8 +273,8 @@ export class WebGpuExecutable implements Executable {
             setSlot(v, { buf: device.allocate(Math.max(4, v.aval.size * 4)), keep: false });
           const scratch = new Map(ins.scratch.map((s) => [s, device.allocate(s.bytes)]));
           for (const d of ins.dispatches) {
-            encoder ??= gpu.createCommandEncoder();
-            pass ??= encoder.beginComputePass();
+            const batched = !scoped && device.canBatch;
+            const pass = passFor(batched);
             const buffers = d.bindings.map((r) => bufferOf(r, scratch));
             if (!d.cache || d.cache.buffers.some((b, k) => b !== buffers[k])) {
               const group = gpu.createBindGroup({
@@ -274,6 +286,7 @@ export class WebGpuExecutable implements Executable {
             pass.setPipeline(d.pipeline);
             pass.setBindGroup(0, d.cache.group);
             pass.dispatchWorkgroups(...d.spec.groups);
+            if (batched) device.noteBatched(1);
           }
           for (const b of scratch.values()) device.inOrder(() => device.releaseBuffer(b));
         }
@@ -289,11 +302,18 @@ export class WebGpuExecutable implements Executable {
           if (s.owner) return s.owner;
           return new ConcreteArray(a.aval, device, new GpuBuffer(device, s.buf));
         }
-        if (pass) pass.end();
-        pass = undefined;
-        encoder ??= gpu.createCommandEncoder();
+        let copyEncoder: GPUCommandEncoder;
+        if (!scoped && device.canBatch) {
+          flush();
+          copyEncoder = device.batchEncoder();
+        } else {
+          device.flushPending();
+          if (pass) pass.end();
+          pass = undefined;
+          copyEncoder = encoder ??= gpu.createCommandEncoder();
+        }
         const copy = device.allocate(s.buf.size);
-        encoder.copyBufferToBuffer(s.buf, 0, copy, 0, s.buf.size);
+        copyEncoder.copyBufferToBuffer(s.buf, 0, copy, 0, s.buf.size);
         return new ConcreteArray(a.aval, device, new GpuBuffer(device, copy));
       });
       flush();

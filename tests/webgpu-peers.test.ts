@@ -1,0 +1,121 @@
+/**
+ * The WebGPU executor's batched submission (compiled runs and eager kernels share one pending
+ * compute pass, submitted before uploads, reads, host-driven steps and buffer destruction) and the
+ * vec4-accumulator reductions: values against the CPU executor and hand-computed values.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import {
+  defaultDevice,
+  devices,
+  init,
+  jit,
+  jnp,
+  lax,
+  makeJaxpr,
+  releaseDevices,
+  type Array,
+} from "../engine/index.js";
+import { compileFor } from "../engine/core/executable.js";
+import type { ConcreteArray } from "../engine/core/concrete-array.js";
+import type { WebGpuDevice } from "../engine/backend/webgpu/webgpu-device.js";
+import { assertAllClose } from "./helpers/allclose.js";
+
+let gpu: WebGpuDevice;
+
+before(async () => {
+  await init();
+  const d = devices().find((x) => x.kind === "webgpu");
+  assert.ok(d, "the WebGPU device is required for these tests");
+  gpu = d as WebGpuDevice;
+  defaultDevice("webgpu");
+});
+after(() => releaseDevices());
+
+const affine = (x: Array) => x.mul(2).add(1);
+
+describe("webgpu-peers: batched submission", () => {
+  it("gives every run of a loop without awaits its own values (past the pending-dispatch cap)", async () => {
+    defaultDevice("webgpu");
+    const x0 = jnp.array([0, 0, 0, 0]) as ConcreteArray;
+    const exe = compileFor(gpu, makeJaxpr(affine)(x0).jaxpr);
+    // Two checked runs first: later runs join the shared pending pass.
+    for (let k = 0; k < 2; k++) for (const y of exe.run([x0])) y.dispose();
+    const outs: ConcreteArray[] = [];
+    for (let k = 0; k < 600; k++) {
+      // Each input is an upload into a buffer the previous iteration gave back to the pool while
+      // its reader was still pending: the upload must not overtake that reader.
+      const x = jnp.array([k, -k, k / 2, 1]) as ConcreteArray;
+      outs.push(exe.run([x])[0]);
+      x.dispose();
+    }
+    for (let k = 0; k < outs.length; k += 37) {
+      assert.deepEqual(await outs[k].tolist(), [2 * k + 1, -2 * k + 1, k + 1, 3], `run ${k}`);
+    }
+    assert.deepEqual(await outs[599].tolist(), [1199, -1197, 600, 3]);
+  });
+
+  it("keeps a pending run's input intact when its buffer is reused by an upload", async () => {
+    defaultDevice("webgpu");
+    const f = (x: Array) => jnp.sum(x.mul(x));
+    const host = Float32Array.from({ length: 1024 }, (_, i) => (i % 7) - 3);
+    const expected = host.reduce((s, v) => s + v * v, 0);
+    const a = jnp.array(host) as ConcreteArray;
+    const exe = compileFor(gpu, makeJaxpr(f)(a).jaxpr);
+    for (let k = 0; k < 2; k++) for (const y of exe.run([a])) y.dispose();
+    const out = exe.run([a])[0];
+    a.dispose();
+    const b = jnp.array(new Float32Array(1024).fill(100)); // same size: the pooled buffer of a
+    assert.equal(await out.item(), expected);
+    assert.equal(await jnp.sum(b).item(), 102400);
+  });
+
+  it("orders eager kernels, compiled runs and a host-driven loop as written", async () => {
+    defaultDevice("webgpu");
+    const step = jit((x: Array) => x.mul(3).sub(1));
+    let x: Array = jnp.array([1, 2]);
+    for (let k = 0; k < 5; k++) x = step(x.add(1)); // eager add, then a compiled run
+    // x_{k+1} = 3 (x_k + 1) - 1: [1,2] -> [5,8] -> [17,26] -> [53,80] -> [161,242] -> [485,728]
+    // Doubles x until its largest entry reaches 2000 (the predicate is read back each iteration).
+    const counted = lax.whileLoop(
+      (s: Array[]) => jnp.less(jnp.max(s[0]), 2000),
+      (s: Array[]) => [s[0].mul(2), s[1].add(1)],
+      [x, jnp.array(0)],
+    );
+    const after = step(counted[0]);
+    assert.deepEqual(await x.tolist(), [485, 728]);
+    assert.deepEqual(await counted[0].tolist(), [1940, 2912]);
+    assert.equal(await counted[1].item(), 2);
+    assert.deepEqual(await after.tolist(), [5819, 8735]);
+  });
+});
+
+describe("webgpu-peers: vec4 accumulators in reductions", () => {
+  const cases: [string, (x: Array) => Array, number[], number][] = [
+    ["sum over long rows (workgroup tree)", (x) => jnp.sum(x.mul(0.5), 1), [3, 4096], 1e-2],
+    ["sum of one long row (two passes)", (x) => jnp.sum(jnp.abs(x)), [1 << 17], 5e-1],
+    ["sum over short rows (thread per output)", (x) => jnp.sum(x, -1), [7, 5, 12], 1e-4],
+    ["prod over rows near 1", (x) => jnp.prod(x.mul(0.05).add(1), 1), [6, 64], 1e-4],
+    ["mean with an epilogue over a batch axis", (x) => jnp.tanh(jnp.mean(x, [1, 2])), [4, 8, 300], 1e-5],
+  ];
+  for (const [name, f, shape, atol] of cases) {
+    it(name, async () => {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const host = Float32Array.from({ length: n }, (_, i) => ((i * 37) % 101) / 50 - 1);
+      defaultDevice("cpu");
+      const want = await f(jnp.array(host).reshape(shape)).tolist();
+      defaultDevice("webgpu");
+      const got = await jit(f)(jnp.array(host).reshape(shape)).tolist();
+      assertAllClose(got, want, { rtol: 1e-4, atol });
+    });
+  }
+
+  it("sums int32 rows exactly through vec4<i32> accumulators", async () => {
+    const host = Int32Array.from({ length: 4 * 1024 }, (_, i) => (i % 13) - 6);
+    defaultDevice("cpu");
+    const want = await jnp.sum(jnp.array(host).reshape([4, 1024]), 1).tolist();
+    defaultDevice("webgpu");
+    const got = await jit((x: Array) => jnp.sum(x, 1))(jnp.array(host).reshape([4, 1024])).tolist();
+    assert.deepEqual(got, want);
+  });
+});
