@@ -88,6 +88,8 @@ export class WebGpuDevice implements Device {
   private pendingEncoder: GPUCommandEncoder | undefined;
   private pendingPass: GPUComputePassEncoder | undefined;
   private pendingDispatches = 0;
+  private pendingPipeline: GPUComputePipeline | undefined;
+  private pendingGroup: GPUBindGroup | undefined;
   private static readonly MAX_PENDING_DISPATCHES = 256;
 
   /** Whether work may join the pending pass: no host-driven step queued, and not inside one. */
@@ -95,13 +97,16 @@ export class WebGpuDevice implements Device {
     return this.context === this.queue && this.queue.idle;
   }
 
-  /** The shared pending compute pass (only while `canBatch`); count each dispatch with `noteBatched`. */
+  /** The shared pending compute pass (only while `canBatch`); dispatches go through `batchDispatch`. */
   batchPass(): GPUComputePassEncoder {
     if (!this.pendingEncoder) {
       this.pendingEncoder = this.gpu.createCommandEncoder();
       queueMicrotask(() => this.flushPending());
     }
-    this.pendingPass ??= this.pendingEncoder.beginComputePass();
+    if (!this.pendingPass) {
+      this.pendingPass = this.pendingEncoder.beginComputePass();
+      this.pendingPipeline = this.pendingGroup = undefined;
+    }
     return this.pendingPass;
   }
 
@@ -112,9 +117,18 @@ export class WebGpuDevice implements Device {
     return this.pendingEncoder!;
   }
 
-  noteBatched(dispatches: number): void {
-    this.pendingDispatches += dispatches;
-    if (this.pendingDispatches >= WebGpuDevice.MAX_PENDING_DISPATCHES) this.flushPending();
+  /**
+   * Records one dispatch into the pending pass, skipping the pipeline and bind group when they are
+   * those of the previous dispatch (a loop of small calls: each call costs one N-API call then).
+   */
+  batchDispatch(pipeline: GPUComputePipeline, group: GPUBindGroup, groups: [number, number, number]): void {
+    const pass = this.batchPass();
+    if (this.pendingPipeline !== pipeline) pass.setPipeline(pipeline);
+    if (this.pendingGroup !== group) pass.setBindGroup(0, group);
+    this.pendingPipeline = pipeline;
+    this.pendingGroup = group;
+    pass.dispatchWorkgroups(...groups);
+    if (++this.pendingDispatches >= WebGpuDevice.MAX_PENDING_DISPATCHES) this.flushPending();
   }
 
   /** Submits the pending commands (if any) now. */
@@ -510,14 +524,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
     });
     // [webgpu-peers] eager kernels join the pending pass too
-    if (this.canBatch) {
-      const shared = this.batchPass();
-      shared.setPipeline(pipeline);
-      shared.setBindGroup(0, bindGroup);
-      shared.dispatchWorkgroups(x, y);
-      this.noteBatched(1);
-      return;
-    }
+    if (this.canBatch) return this.batchDispatch(pipeline, bindGroup, [x, y, 1]);
     // [end webgpu-peers]
     const encoder = this.gpu.createCommandEncoder();
     const pass = encoder.beginComputePass();

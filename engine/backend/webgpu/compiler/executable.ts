@@ -251,13 +251,7 @@ export class WebGpuExecutable implements Executable {
       gpu.pushErrorScope("out-of-memory");
       gpu.pushErrorScope("validation");
     }
-    // Later runs record into the device's shared pending pass while no host-driven step is queued
-    // (one submit for many runs); otherwise into an encoder of their own, behind the pending work.
-    const passFor = (batched: boolean): GPUComputePassEncoder => {
-      if (batched) {
-        flush();
-        return device.batchPass();
-      }
+    const localPass = (): GPUComputePassEncoder => {
       device.flushPending();
       encoder ??= gpu.createCommandEncoder();
       pass ??= encoder.beginComputePass();
@@ -273,8 +267,6 @@ export class WebGpuExecutable implements Executable {
             setSlot(v, { buf: device.allocate(Math.max(4, v.aval.size * 4)), keep: false });
           const scratch = new Map(ins.scratch.map((s) => [s, device.allocate(s.bytes)]));
           for (const d of ins.dispatches) {
-            const batched = !scoped && device.canBatch;
-            const pass = passFor(batched);
             const buffers = d.bindings.map((r) => bufferOf(r, scratch));
             if (!d.cache || d.cache.buffers.some((b, k) => b !== buffers[k])) {
               const group = gpu.createBindGroup({
@@ -283,10 +275,18 @@ export class WebGpuExecutable implements Executable {
               });
               d.cache = { buffers, group };
             }
-            pass.setPipeline(d.pipeline);
-            pass.setBindGroup(0, d.cache.group);
-            pass.dispatchWorkgroups(...d.spec.groups);
-            if (batched) device.noteBatched(1);
+            // Later runs record into the device's shared pending pass while no host-driven step
+            // is queued (one submit for many runs); otherwise into an encoder of their own,
+            // behind the pending work.
+            if (!scoped && device.canBatch) {
+              flush();
+              device.batchDispatch(d.pipeline, d.cache.group, d.spec.groups);
+            } else {
+              const p = localPass();
+              p.setPipeline(d.pipeline);
+              p.setBindGroup(0, d.cache.group);
+              p.dispatchWorkgroups(...d.spec.groups);
+            }
           }
           for (const b of scratch.values()) device.inOrder(() => device.releaseBuffer(b));
         }
