@@ -95,6 +95,9 @@ describe("webgpu-peers: vec4 accumulators in reductions", () => {
     ["sum over long rows (workgroup tree)", (x) => jnp.sum(x.mul(0.5), 1), [3, 4096], 1e-2],
     ["sum of one long row (two passes)", (x) => jnp.sum(jnp.abs(x)), [1 << 17], 5e-1],
     ["sum over short rows (thread per output)", (x) => jnp.sum(x, -1), [7, 5, 12], 1e-4],
+    // Row lengths in vec4 blocks not multiples of the two-block stride: the second block's guard.
+    ["sum over odd-length rows (workgroup tree)", (x) => jnp.sum(x, 1), [3, 4004], 1e-3],
+    ["sum over two long odd rows (two passes)", (x) => jnp.sum(x.mul(x), 1), [2, 280004], 5e-1],
     ["prod over rows near 1", (x) => jnp.prod(x.mul(0.05).add(1), 1), [6, 64], 1e-4],
     ["mean with an epilogue over a batch axis", (x) => jnp.tanh(jnp.mean(x, [1, 2])), [4, 8, 300], 1e-5],
   ];
@@ -111,11 +114,17 @@ describe("webgpu-peers: vec4 accumulators in reductions", () => {
   }
 
   it("sums int32 rows exactly through vec4<i32> accumulators", async () => {
-    const host = Int32Array.from({ length: 4 * 1024 }, (_, i) => (i % 13) - 6);
-    defaultDevice("cpu");
-    const want = await jnp.sum(jnp.array(host).reshape([4, 1024]), 1).tolist();
-    defaultDevice("webgpu");
-    const got = await jit((x: Array) => jnp.sum(x, 1))(jnp.array(host).reshape([4, 1024])).tolist();
-    assert.deepEqual(got, want);
+    for (const shape of [
+      [4, 1024],
+      [1, 1 << 17],
+    ]) {
+      const n = shape[0] * shape[1];
+      const host = Int32Array.from({ length: n }, (_, i) => (i % 13) - 6 + (i % 1001 === 0 ? 1 : 0));
+      defaultDevice("cpu");
+      const want = await jnp.sum(jnp.array(host).reshape(shape), 1).tolist();
+      defaultDevice("webgpu");
+      const got = await jit((x: Array) => jnp.sum(x, 1))(jnp.array(host).reshape(shape)).tolist();
+      assert.deepEqual(got, want, `shape ${shape}`);
+    }
   });
 });
