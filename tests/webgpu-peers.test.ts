@@ -14,6 +14,7 @@ import {
   lax,
   makeJaxpr,
   releaseDevices,
+  vmap,
   type Array,
 } from "../engine/index.js";
 import { compileFor } from "../engine/core/executable.js";
@@ -125,6 +126,147 @@ describe("webgpu-peers: vec4 accumulators in reductions", () => {
       defaultDevice("webgpu");
       const got = await jit((x: Array) => jnp.sum(x, 1))(jnp.array(host).reshape(shape)).tolist();
       assert.deepEqual(got, want, `shape ${shape}`);
+    }
+  });
+});
+
+describe("webgpu-peers: x·Wᵀ through a k-major copy of W", () => {
+  /** Values of `f` compiled for WebGPU against `f` on the CPU executor; the kernel labels. */
+  async function check(
+    f: (...xs: Array[]) => Array,
+    shapes: number[][],
+    dtype: "float32" | "int32" = "float32",
+  ): Promise<string[]> {
+    const hosts = shapes.map((shape, k) => {
+      const n = shape.reduce((a, b) => a * b, 1);
+      return dtype === "int32"
+        ? Int32Array.from({ length: n }, (_, i) => ((i * 7 + k) % 11) - 5)
+        : Float32Array.from({ length: n }, (_, i) => (((i * 37 + k * 11) % 101) / 50 - 1) * 0.5);
+    });
+    defaultDevice("cpu");
+    const want = await f(...hosts.map((h, k) => jnp.array(h).reshape(shapes[k]))).tolist();
+    defaultDevice("webgpu");
+    const args = hosts.map((h, k) => jnp.array(h).reshape(shapes[k]));
+    const got = await jit(f)(...args).tolist();
+    if (dtype === "int32") assert.deepEqual(got, want);
+    else assertAllClose(got, want, { rtol: 1e-4, atol: 1e-4 });
+    const cj = makeJaxpr(f)(...args);
+    const exe = compileFor(gpu, cj.jaxpr) as unknown as { kernelLabels: string[] };
+    return exe.kernelLabels;
+  }
+  /** x · Wᵀ as one dot_general contracting the last axes of both (a dense layer's layout). */
+  const xWt = (x: Array, W: Array) =>
+    lax.dotGeneral(x, W, [
+      [[1], [1]],
+      [[], []],
+    ]) as Array;
+  const copied = (labels: string[]) => labels.filter((l) => /copied k-major/.test(l)).length;
+
+  it("copies W k-major for a dense layer with bias and tanh (odd row count, edges off the tiles)", async () => {
+    const f = (x: Array, W: Array, b: Array) => jnp.tanh(xWt(x, W).add(b));
+    const labels = await check(f, [[37, 24], [20, 24], [20]]);
+    assert.equal(labels.length, 2, labels.join("; "));
+    assert.match(labels[0], /^k-major copy of f32\[20,24\]/);
+    assert.equal(copied(labels), 1);
+  });
+
+  it("handles batch dimensions and vmap(W·x)", async () => {
+    const f = (a: Array, b: Array) =>
+      lax.dotGeneral(a, b, [
+        [[2], [2]],
+        [[0], [0]],
+      ]) as Array;
+    const labels = await check(f, [
+      [3, 33, 8],
+      [3, 12, 8],
+    ]);
+    assert.equal(copied(labels), 1, labels.join("; "));
+    const g = (xs: Array, W: Array) => vmap((x: Array) => jnp.dot(W, x))(xs);
+    assert.equal(
+      copied(
+        await check(g, [
+          [64, 16],
+          [28, 16],
+        ]),
+      ),
+      1,
+    );
+  });
+
+  it("computes int32 products exactly", async () => {
+    const f = xWt;
+    const labels = await check(
+      f,
+      [
+        [40, 12],
+        [8, 12],
+      ],
+      "int32",
+    );
+    assert.equal(copied(labels), 1, labels.join("; "));
+  });
+
+  it("reads B in place when the copy would not pay or cannot be used", async () => {
+    const f = xWt;
+    // few rows (M < 32)
+    assert.equal(
+      copied(
+        await check(f, [
+          [8, 16],
+          [12, 16],
+        ]),
+      ),
+      0,
+    );
+    // N not a multiple of 4
+    assert.equal(
+      copied(
+        await check(f, [
+          [40, 16],
+          [10, 16],
+        ]),
+      ),
+      0,
+    );
+    // the epilogue reads W itself (it would see the copy's layout)
+    const g = (x: Array, W: Array) => xWt(x, W).add(lax.slice(W, [0, 0], [1, 16]) as Array);
+    assert.equal(
+      copied(
+        await check(g, [
+          [40, 16],
+          [16, 16],
+        ]),
+      ),
+      0,
+    );
+  });
+});
+
+describe("webgpu-peers: matmul epilogues that read an operand", () => {
+  it("binds an operand the epilogue reads per element as scalars (values as on the CPU)", async () => {
+    const cases: [(a: Array, b: Array) => Array, number[], number[]][] = [
+      [(a, b) => jnp.matmul(a, b).add(b), [16, 16], [16, 16]],
+      [(a, b) => jnp.tanh(jnp.matmul(a, b)).mul(a), [12, 12], [12, 12]],
+      [
+        (a, b) =>
+          (
+            lax.dotGeneral(a, b, [
+              [[1], [1]],
+              [[], []],
+            ]) as Array
+          ).sub(b),
+        [8, 8],
+        [8, 8],
+      ],
+    ];
+    for (const [f, sa, sb] of cases) {
+      const ha = Float32Array.from({ length: sa[0] * sa[1] }, (_, i) => ((i * 13) % 17) / 8 - 1);
+      const hb = Float32Array.from({ length: sb[0] * sb[1] }, (_, i) => ((i * 5) % 19) / 9 - 1);
+      defaultDevice("cpu");
+      const want = await f(jnp.array(ha).reshape(sa), jnp.array(hb).reshape(sb)).tolist();
+      defaultDevice("webgpu");
+      const got = await jit(f)(jnp.array(ha).reshape(sa), jnp.array(hb).reshape(sb)).tolist();
+      assertAllClose(got, want, { rtol: 1e-4, atol: 1e-4 });
     }
   });
 });
