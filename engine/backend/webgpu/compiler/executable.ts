@@ -251,6 +251,12 @@ export class WebGpuExecutable implements Executable {
       gpu.pushErrorScope("out-of-memory");
       gpu.pushErrorScope("validation");
     }
+    const localPass = (): GPUComputePassEncoder => {
+      device.flushPending();
+      encoder ??= gpu.createCommandEncoder();
+      pass ??= encoder.beginComputePass();
+      return pass;
+    };
     try {
       for (const ins of this.instrs) {
         if (ins.call) {
@@ -261,8 +267,6 @@ export class WebGpuExecutable implements Executable {
             setSlot(v, { buf: device.allocate(Math.max(4, v.aval.size * 4)), keep: false });
           const scratch = new Map(ins.scratch.map((s) => [s, device.allocate(s.bytes)]));
           for (const d of ins.dispatches) {
-            encoder ??= gpu.createCommandEncoder();
-            pass ??= encoder.beginComputePass();
             const buffers = d.bindings.map((r) => bufferOf(r, scratch));
             if (!d.cache || d.cache.buffers.some((b, k) => b !== buffers[k])) {
               const group = gpu.createBindGroup({
@@ -271,9 +275,18 @@ export class WebGpuExecutable implements Executable {
               });
               d.cache = { buffers, group };
             }
-            pass.setPipeline(d.pipeline);
-            pass.setBindGroup(0, d.cache.group);
-            pass.dispatchWorkgroups(...d.spec.groups);
+            // Later runs record into the device's shared pending pass while no host-driven step
+            // is queued (one submit for many runs); otherwise into an encoder of their own,
+            // behind the pending work.
+            if (!scoped && device.canBatch) {
+              flush();
+              device.batchDispatch(d.pipeline, d.cache.group, d.spec.groups);
+            } else {
+              const p = localPass();
+              p.setPipeline(d.pipeline);
+              p.setBindGroup(0, d.cache.group);
+              p.dispatchWorkgroups(...d.spec.groups);
+            }
           }
           for (const b of scratch.values()) device.inOrder(() => device.releaseBuffer(b));
         }
@@ -289,11 +302,18 @@ export class WebGpuExecutable implements Executable {
           if (s.owner) return s.owner;
           return new ConcreteArray(a.aval, device, new GpuBuffer(device, s.buf));
         }
-        if (pass) pass.end();
-        pass = undefined;
-        encoder ??= gpu.createCommandEncoder();
+        let copyEncoder: GPUCommandEncoder;
+        if (!scoped && device.canBatch) {
+          flush();
+          copyEncoder = device.batchEncoder();
+        } else {
+          device.flushPending();
+          if (pass) pass.end();
+          pass = undefined;
+          copyEncoder = encoder ??= gpu.createCommandEncoder();
+        }
         const copy = device.allocate(s.buf.size);
-        encoder.copyBufferToBuffer(s.buf, 0, copy, 0, s.buf.size);
+        copyEncoder.copyBufferToBuffer(s.buf, 0, copy, 0, s.buf.size);
         return new ConcreteArray(a.aval, device, new GpuBuffer(device, copy));
       });
       flush();
