@@ -9,7 +9,8 @@
  *   NR / 4 `v128.load`s of B per k (f32x4 mul + add: no FMA without relaxed SIMD). The B micro-panel
  *   (KC x NR) stays in L1, the A block (MC x KC) in L2.
  *
- * Every function works on a range of panels, so the device splits packing and the tiles over threads;
+ * Every function works on a range of panels, so the device splits packing and the tiles over threads
+ * (`gemm_compute_shared`: threads take chunks of tiles from a shared counter);
  * each C element is summed in the same order whatever the split (results do not depend on threads).
  */
 import type { FunctionBuilder, ModuleBuilder } from "./emitter/module.js";
@@ -400,6 +401,61 @@ function packBothKernel(mod: ModuleBuilder, t: GemmTiling) {
 }
 
 /**
+ * gemm_compute_shared(pa, pb, c, ldc, M, N, K, counter, chunk, byRows, scratch): the threads of a job
+ * take chunks of `chunk` A panels (byRows) or B panels from a shared counter (an atomic add at
+ * `counter`) until none are left, so a thread the OS slows down takes fewer chunks.
+ */
+function sharedComputeKernel(mod: ModuleBuilder, t: GemmTiling) {
+  const compute = mod.indexOf("gemm_compute");
+  const f = mod.func("gemm_compute_shared", [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32]);
+  const [pa, pb, c, ldc, M, N, K, counter, chunk, byRows, scratch] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  const panels = f.local(I32);
+  const start = f.local(I32);
+  const end = f.local(I32);
+  const width = f.local(I32);
+  // panels = ceil(rows / MR) or ceil(cols / NR); width = MR or NR.
+  f.i32(t.mr).i32(t.nr).get(byRows).op("select").set(width);
+  f.get(M).get(N).get(byRows).op("select").get(width).op("i32_add").i32(1).op("i32_sub");
+  f.get(width).op("i32_div_u").set(panels);
+  f.block().loop();
+  f.get(counter).i32(1).atomicAdd().get(chunk).op("i32_mul").set(start);
+  f.get(start).get(panels).op("i32_ge_u").brIf(1);
+  minU(
+    f,
+    end,
+    (g) => g.get(start).get(chunk).op("i32_add"),
+    (g) => g.get(panels),
+  );
+  f.get(start).get(width).op("i32_mul").set(start);
+  f.get(end).get(width).op("i32_mul").set(end);
+  f.get(pa).get(pb).get(c).get(ldc).get(M).get(N).get(K);
+  // Rows [start, end) and all columns, or all rows and columns [start, end).
+  f.get(start).i32(0).get(byRows).op("select");
+  f.get(end)
+    .get(M)
+    .i32(t.mr - 1)
+    .op("i32_add")
+    .i32(t.mr)
+    .op("i32_div_u")
+    .i32(t.mr)
+    .op("i32_mul");
+  f.get(byRows).op("select");
+  f.i32(0).get(start).get(byRows).op("select");
+  f.get(N)
+    .i32(t.nr - 1)
+    .op("i32_add")
+    .i32(t.nr)
+    .op("i32_div_u")
+    .i32(t.nr)
+    .op("i32_mul")
+    .get(end)
+    .get(byRows)
+    .op("select");
+  f.get(scratch).call(compute);
+  f.br(0).end().end();
+}
+
+/**
  * Adds `gemm_pack_a(src, rowStride, kStride, dst, M, K, p0, p1)`,
  * `gemm_pack_b(src, colStride, kStride, dst, N, K, p0, p1)`, `gemm_pack` (both, one thread's share)
  * and `gemm_compute` (above) to a module.
@@ -410,4 +466,5 @@ export function addGemmKernels(mod: ModuleBuilder, t: GemmTiling = GEMM): void {
   packKernel(mod, "gemm_pack_b", t.nr);
   packBothKernel(mod, t);
   computeKernel(mod, t);
+  sharedComputeKernel(mod, t);
 }

@@ -503,6 +503,7 @@ export class WasmDevice implements Device {
     const pa = this.heap.alloc(paBytes);
     const pb = this.heap.alloc(pbBytes);
     const scratch = this.heap.alloc(scratchBytes);
+    const counter = this.heap.alloc(4);
     for (let bi = 0; bi < batches; bi++) {
       const [offA, offB] = offsets(bi);
       const c = y.ptr + 4 * bi * M * N;
@@ -510,18 +511,10 @@ export class WasmDevice implements Device {
         ...[ins[0].ptr + 4 * offA, rsA, csA, pa, M],
         ...[ins[1].ptr + 4 * offB, nsB, ksB, pb, N, K, w, of],
       ];
-      // Threads take whole register tiles: rows of A panels, or columns of B panels if those are more.
+      // Threads take chunks of whole register tiles from a shared counter: rows of A panels, or
+      // columns of B panels if those are more.
       const byRows = panelsA >= panelsB;
-      const share = Math.ceil((byRows ? panelsA : panelsB) / t);
-      const compute = (w: number) => {
-        const [i0, i1] = byRows
-          ? [w * share * mr, Math.min(panelsA, (w + 1) * share) * mr]
-          : [0, panelsA * mr];
-        const [j0, j1] = byRows
-          ? [0, panelsB * nr]
-          : [w * share * nr, Math.min(panelsB, (w + 1) * share) * nr];
-        return [pa, pb, c, N, M, N, K, i0, i1, j0, j1, scratch + 4 * mr * nr * w];
-      };
+      const panels = byRows ? panelsA : panelsB;
       if (pool) {
         this.stats.parallel++;
         const local = (f: string, args: number[]) => this.kernels[f](...args);
@@ -529,18 +522,22 @@ export class WasmDevice implements Device {
           Array.from({ length: t }, (_, w) => ({ fn: "gemm_pack", args: pack(w, t) })),
           local,
         );
-        const jobs: { fn: string; args: number[] }[] = [];
-        for (let w = 0; w < t && w * share < (byRows ? panelsA : panelsB); w++)
-          jobs.push({ fn: "gemm_compute", args: compute(w) });
+        new Int32Array(this.heap.buffer, counter, 1)[0] = 0;
+        const chunk = Math.max(1, Math.floor(panels / (4 * t)));
+        const jobs = Array.from({ length: t }, (_, w) => ({
+          fn: "gemm_compute_shared",
+          args: [pa, pb, c, N, M, N, K, counter, chunk, byRows ? 1 : 0, scratch + 4 * mr * nr * w],
+        }));
         pool.run(jobs, local);
       } else {
         this.kernels.gemm_pack(...pack(0, 1));
-        this.kernels.gemm_compute(...compute(0));
+        this.kernels.gemm_compute(pa, pb, c, N, M, N, K, 0, panelsA * mr, 0, panelsB * nr, scratch);
       }
     }
     this.heap.release(pa, paBytes);
     this.heap.release(pb, pbBytes);
     this.heap.release(scratch, scratchBytes);
+    this.heap.release(counter, 4);
     return [y];
   }
 }

@@ -111,6 +111,12 @@ export class FunctionBuilder {
     return this;
   }
 
+  /** i32.atomic.rmw.add (address, operand on the stack; pushes the old value): shared counters. */
+  atomicAdd(offset = 0): this {
+    this.code.push(0xfe, 0x1e, 2, ...uleb(offset));
+    return this;
+  }
+
   /** i32x4/f32x4 extract_lane (or i32x4 replace_lane) with its lane immediate. */
   lane(name: "i32x4_extract_lane" | "f32x4_extract_lane" | "i32x4_replace_lane", lane: number): this {
     this.code.push(0xfd, ...uleb(Simd[name]), lane);
