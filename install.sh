@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # vmaplab installer: idempotent, quiet when everything is already in place.
-# Installs Debian's Jupyter, Chromium (for the browser test), Mesa 25 software Vulkan (for the Dawn WebGPU executor),
+# Installs Debian's Jupyter, Chromium (for the browser test), numpy with OpenBLAS (a bench baseline), Mesa 25 software Vulkan (for the Dawn WebGPU executor),
 # the npm packages (npm ci), builds the TypeScript, and registers the kernelspec.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -17,6 +17,9 @@ fi
 
 APT_PACKAGES=(jupyter-client jupyter-nbconvert python3-nbclient python3-jupyter-server jupyter-server
   jupyter-notebook python3-ipykernel chromium)
+# [wasm-matmul] the OpenBLAS baseline of the benchmarks (numpy matmul under /usr/bin/python3)
+APT_PACKAGES+=(python3-numpy libopenblas0-pthread)
+# [end wasm-matmul]
 BACKPORTS_PACKAGES=(mesa-vulkan-drivers)
 
 missing_packages() {

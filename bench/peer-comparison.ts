@@ -4,6 +4,7 @@
  */
 import { blockUntilReady, defaultDevice, grad, jit, jnp, nn, vmap, type Array } from "../engine/index.js";
 import type { Row } from "./common.js";
+import { gflops, openblasMatmulMs } from "./openblas.js";
 import { PEERS, timePeer, type PeerName, type PeerTimes } from "./peers/run-peers.js";
 import { SIZES, WORKLOADS, medianMs, values, type WorkloadName } from "./peers/workloads.js";
 
@@ -193,6 +194,20 @@ export async function peerComparisonRows(): Promise<Row[]> {
         ratio: ms / theirs,
       });
     }
+  }
+  // OpenBLAS (numpy) on the matmul workload: the CPU's ceiling for the cpu executor.
+  const n = SIZES.matmul.n;
+  const blas = openblasMatmulMs(n);
+  if (blas) {
+    const ms = mine.cpu.matmul!;
+    rows.push({
+      workload: WORKLOADS.matmul,
+      variant: `vmaplab cpu, jit (${gflops(n, n, n, ms).toFixed(1)} GFLOP/s)`,
+      baseline: `OpenBLAS via numpy (${gflops(n, n, n, blas.medianMs).toFixed(1)} GFLOP/s)`,
+      medianMs: ms,
+      baselineMs: blas.medianMs,
+      ratio: ms / blas.medianMs,
+    });
   }
   return rows;
 }

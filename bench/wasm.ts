@@ -7,6 +7,7 @@ import { performance } from "node:perf_hooks";
 import { availableParallelism } from "node:os";
 import { ConcreteArray, defaultDevice, jnp, type Array } from "../engine/index.js";
 import { median, type Row } from "./common.js";
+import { gflops, openblasMatmulMs } from "./openblas.js";
 
 function row(workload: string, variant: string, medianMs: number, baseline: string, baselineMs: number): Row {
   return { workload, variant, baseline, medianMs, baselineMs, ratio: medianMs / baselineMs };
@@ -53,6 +54,20 @@ export async function wasmRows(): Promise<Row[]> {
   const refMs = once(() => mm(ra, rb));
   const wl = "matmul 1024³ f32";
   rows.push(row(wl, ours, oursMs, "vmaplab cpu-reference (1 run)", refMs));
+  // OpenBLAS (numpy) right after ours: what the CPU can do; ratio = our time / OpenBLAS's.
+  const blas = openblasMatmulMs(n);
+  if (blas) {
+    const g = (ms: number) => gflops(n, n, n, ms).toFixed(1);
+    rows.push(
+      row(
+        wl,
+        `${ours}, ${g(oursMs)} GFLOP/s`,
+        oursMs,
+        `OpenBLAS via numpy (${blas.blas.split(",")[0]}), ${g(blas.medianMs)} GFLOP/s`,
+        blas.medianMs,
+      ),
+    );
+  }
   // sin(x)*2 + exp(-x*x) over 4M floats, eager (five kernels), against a plain JS loop.
   const m = 1 << 22;
   const hx = random(m, 3).map((v) => v * 8);

@@ -1,11 +1,12 @@
 /**
  * The CPU kernels as one WebAssembly module over the shared heap: elementwise maps (SIMD128, 4 lanes,
  * a scalar-splat tail so odd sizes take the same code path), comparisons and select (scalar wasm
- * loops), row reductions and a packed, register-blocked matmul. Pointers are byte offsets into the
+ * loops), row reductions and the packed, register-blocked matmul (matmul-kernel.ts). Pointers are byte offsets into the
  * heap; counts are elements. Every kernel works on a sub-range, so the pool can split it.
  */
 import { ModuleBuilder, type FunctionBuilder } from "./emitter/module.js";
 import { ValType } from "./emitter/opcodes.js";
+import { addGemmKernels } from "./matmul-kernel.js";
 import * as m from "./simd-math.js";
 import type { V } from "./simd-math.js";
 
@@ -99,12 +100,6 @@ export type ReduceOp = (typeof REDUCE_OPS)[number];
 
 /** |x| beyond which the sin/cos kernels flag lanes for the device to recompute with Math.sin/cos. */
 export const TRIG_LIMIT = 8192;
-
-/** Matmul tiling: 4 x 8 register tile, K blocked by KC, rows blocked by MC. */
-export const MR = 4;
-export const NR = 8;
-const KC = 256;
-const MC = 64;
 
 /**
  * out[i] = body(in0[i], in1[i], ...) over i in [0, n); inputs marked "s" are one element broadcast.
@@ -308,213 +303,6 @@ function reduceKernel(mod: ModuleBuilder, name: string, lane: Lane, op: ReduceOp
   f.get(r).i32(1).op("i32_add").set(r).br(0).end().end();
 }
 
-/** dst[i, k] (rows padded to mp with zeros) = src[i * rs + k * cs]; strides in elements. */
-function packAKernel(mod: ModuleBuilder) {
-  const f = mod.func("pack_a", [I32, I32, I32, I32, I32, I32, I32]);
-  const [src, rs, cs, dst, rowsM, mp, k] = [0, 1, 2, 3, 4, 5, 6];
-  const i = f.local(I32);
-  const j = f.local(I32);
-  const q = f.local(I32);
-  f.block().loop();
-  f.get(i).get(mp).op("i32_ge_u").brIf(1);
-  f.i32(0).set(j);
-  // Padding rows read row 0 (in bounds; the value is replaced by zero).
-  f.get(src).get(i).get(rs).op("i32_mul").i32(0).get(i).get(rowsM).op("i32_lt_u").op("select");
-  f.i32(2).op("i32_shl").op("i32_add").set(q);
-  f.block().loop();
-  f.get(j).get(k).op("i32_ge_u").brIf(1);
-  f.get(dst);
-  f.get(q).mem("f32_load");
-  f.f32(0);
-  f.get(i).get(rowsM).op("i32_lt_u");
-  f.op("select").mem("f32_store");
-  f.get(dst).i32(4).op("i32_add").set(dst);
-  f.get(q).get(cs).i32(2).op("i32_shl").op("i32_add").set(q);
-  f.get(j).i32(1).op("i32_add").set(j).br(0).end().end();
-  f.get(i).i32(1).op("i32_add").set(i).br(0).end().end();
-}
-
-/** dst[jp][k][0..8) = src[k * ks + (8 jp + c) * ns] (zero past n): B in column panels of width 8. */
-function packBKernel(mod: ModuleBuilder) {
-  const f = mod.func("pack_b", [I32, I32, I32, I32, I32, I32, I32]);
-  const [src, ks, ns, dst, k, n, np] = [0, 1, 2, 3, 4, 5, 6];
-  const jj = f.local(I32);
-  const kk = f.local(I32);
-  const c = f.local(I32);
-  const col = f.local(I32);
-  const inb = f.local(I32);
-  f.block().loop();
-  f.get(jj).get(np).op("i32_ge_u").brIf(1);
-  f.i32(0).set(kk);
-  f.block().loop();
-  f.get(kk).get(k).op("i32_ge_u").brIf(1);
-  f.i32(0).set(c);
-  f.block().loop();
-  f.get(c).i32(NR).op("i32_ge_u").brIf(1);
-  f.get(jj).get(c).op("i32_add").set(col);
-  f.get(col).get(n).op("i32_lt_u").set(inb);
-  f.get(dst);
-  // Address clamped to the first element when out of range (the value is discarded).
-  f.get(src);
-  f.get(kk).get(ks).op("i32_mul").get(col).get(ns).op("i32_mul").op("i32_add").i32(0).get(inb).op("select");
-  f.i32(2).op("i32_shl").op("i32_add").mem("f32_load");
-  f.f32(0).get(inb).op("select").mem("f32_store");
-  f.get(dst).i32(4).op("i32_add").set(dst);
-  f.get(c).i32(1).op("i32_add").set(c).br(0).end().end();
-  f.get(kk).i32(1).op("i32_add").set(kk).br(0).end().end();
-  f.get(jj).i32(NR).op("i32_add").set(jj).br(0).end().end();
-}
-
-/**
- * C[i, 0..np) for rows i in [i0, i1) (multiples of 4) of packed A (mp x k) times packed B: for each
- * K block and block of MC rows, each 8-wide panel, each 4-row tile: 8 f32x4 accumulators.
- */
-function matmulKernel(mod: ModuleBuilder) {
-  const f = mod.func("matmul", [I32, I32, I32, I32, I32, I32, I32]);
-  const [pa, pb, pc, k, np, i0, i1] = [0, 1, 2, 3, 4, 5, 6];
-  const kb = f.local(I32);
-  const kl = f.local(I32);
-  const ib = f.local(I32);
-  const ie = f.local(I32);
-  const jp = f.local(I32);
-  const i = f.local(I32);
-  const kk = f.local(I32);
-  const a = [0, 1, 2, 3].map(() => f.local(I32));
-  const b = f.local(I32);
-  const cAddr = f.local(I32);
-  const acc = Array.from({ length: 8 }, () => f.local(V128));
-  const b0 = f.local(V128);
-  const b1 = f.local(V128);
-  const av = f.local(V128);
-  f.block().loop(); // kb
-  f.get(kb).get(k).op("i32_ge_u").brIf(1);
-  f.get(k).get(kb).op("i32_sub").set(kl);
-  // kl = min(KC, k - kb)
-  f.i32(KC).get(kl).get(kl).i32(KC).op("i32_gt_u").op("select").set(kl);
-  f.get(i0).set(ib);
-  f.block().loop(); // ib
-  f.get(ib).get(i1).op("i32_ge_u").brIf(1);
-  f.get(ib).i32(MC).op("i32_add").set(ie);
-  f.get(i1).get(ie).get(ie).get(i1).op("i32_gt_u").op("select").set(ie);
-  f.i32(0).set(jp);
-  f.block().loop(); // jp
-  f.get(jp).get(np).op("i32_ge_u").brIf(1);
-  f.get(ib).set(i);
-  f.block().loop(); // i
-  f.get(i).get(ie).op("i32_ge_u").brIf(1);
-  // Row pointers into packed A at column kb; B panel pointer at row kb.
-  a.forEach((l, r) =>
-    f
-      .get(pa)
-      .get(i)
-      .i32(r)
-      .op("i32_add")
-      .get(k)
-      .op("i32_mul")
-      .get(kb)
-      .op("i32_add")
-      .i32(2)
-      .op("i32_shl")
-      .op("i32_add")
-      .set(l),
-  );
-  f.get(pb)
-    .get(jp)
-    .get(k)
-    .op("i32_mul")
-    .get(kb)
-    .i32(NR)
-    .op("i32_mul")
-    .op("i32_add")
-    .i32(2)
-    .op("i32_shl")
-    .op("i32_add")
-    .set(b);
-  f.get(pc).get(i).get(np).op("i32_mul").get(jp).op("i32_add").i32(2).op("i32_shl").op("i32_add").set(cAddr);
-  // Accumulators start at zero on the first K block, else from C.
-  f.get(kb).op("i32_eqz").if();
-  for (const l of acc) f.v128([0, 0, 0, 0]).set(l);
-  f.op("else");
-  acc.forEach((l, q) => {
-    const r = q >> 1;
-    f.get(cAddr)
-      .get(np)
-      .i32(r * 4)
-      .op("i32_mul")
-      .op("i32_add")
-      .vmem("v128_load", (q & 1) * 16)
-      .set(l);
-  });
-  f.end();
-  f.i32(0).set(kk);
-  f.block().loop(); // kk
-  f.get(kk).get(kl).op("i32_ge_u").brIf(1);
-  f.get(b).vmem("v128_load", 0).set(b0);
-  f.get(b).vmem("v128_load", 16).set(b1);
-  a.forEach((l, r) => {
-    f.get(l).mem("f32_load").simd("f32x4_splat").set(av);
-    f.get(acc[2 * r])
-      .get(av)
-      .get(b0)
-      .simd("f32x4_mul")
-      .simd("f32x4_add")
-      .set(acc[2 * r]);
-    f.get(acc[2 * r + 1])
-      .get(av)
-      .get(b1)
-      .simd("f32x4_mul")
-      .simd("f32x4_add")
-      .set(acc[2 * r + 1]);
-    f.get(l).i32(4).op("i32_add").set(l);
-  });
-  f.get(b)
-    .i32(NR * 4)
-    .op("i32_add")
-    .set(b);
-  f.get(kk).i32(1).op("i32_add").set(kk).br(0).end().end();
-  acc.forEach((l, q) => {
-    const r = q >> 1;
-    f.get(cAddr)
-      .get(np)
-      .i32(r * 4)
-      .op("i32_mul")
-      .op("i32_add")
-      .get(l)
-      .vmem("v128_store", (q & 1) * 16);
-  });
-  f.get(i).i32(MR).op("i32_add").set(i).br(0).end().end();
-  f.get(jp).i32(NR).op("i32_add").set(jp).br(0).end().end();
-  f.get(ie).set(ib).br(0).end().end();
-  f.get(kb).i32(KC).op("i32_add").set(kb).br(0).end().end();
-}
-
-/** dst[i, j] = src[i, j] for i < rows, j < n, from a source with row length ns; 4-byte elements. */
-function copy2dKernel(mod: ModuleBuilder) {
-  const f = mod.func("copy2d", [I32, I32, I32, I32, I32]);
-  const [src, ns, dst, rows, n] = [0, 1, 2, 3, 4];
-  const i = f.local(I32);
-  const j = f.local(I32);
-  f.block().loop();
-  f.get(i).get(rows).op("i32_ge_u").brIf(1);
-  f.i32(0).set(j);
-  f.block().loop();
-  f.get(j).get(n).op("i32_ge_u").brIf(1);
-  f.get(dst).get(i).get(n).op("i32_mul").get(j).op("i32_add").i32(2).op("i32_shl").op("i32_add");
-  f.get(src)
-    .get(i)
-    .get(ns)
-    .op("i32_mul")
-    .get(j)
-    .op("i32_add")
-    .i32(2)
-    .op("i32_shl")
-    .op("i32_add")
-    .mem("i32_load");
-  f.mem("i32_store");
-  f.get(j).i32(1).op("i32_add").set(j).br(0).end().end();
-  f.get(i).i32(1).op("i32_add").set(i).br(0).end().end();
-}
-
 /**
  * out[r] = sum_k mat[r * rs + k] * vec[k] for rows r in [r0, r1) (float32, contiguous rows): the
  * matrix-vector products of dot_general, without packing. Params mat, rs (elements), vec, out, r0, r1, k.
@@ -604,10 +392,7 @@ export function buildKernelModule(maxPages: number): Uint8Array {
     }
   }
   selectKernel(mod);
-  packAKernel(mod);
-  packBKernel(mod);
-  matmulKernel(mod);
-  copy2dKernel(mod);
+  addGemmKernels(mod);
   dotRowsKernel(mod);
   return mod.encode();
 }

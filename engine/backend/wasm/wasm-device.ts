@@ -15,8 +15,6 @@ import type { Device, DeviceBuffer } from "../device.js";
 import { compileWasm } from "./compiler/executable.js";
 import { Heap } from "./heap.js";
 import {
-  MR,
-  NR,
   TRIG_LIMIT,
   binaryName,
   buildKernelModule,
@@ -27,6 +25,7 @@ import {
   type ReduceOp,
   type UnaryF32,
 } from "./kernels.js";
+import { GEMM } from "./matmul-kernel.js";
 import { WorkerPool } from "./pool.js";
 import { wasmApi, type WasmModule } from "./wasm-api.js";
 
@@ -435,8 +434,8 @@ export class WasmDevice implements Device {
 
   /**
    * dot_general on float32 as batches of (M x K) . (K x N): each operand's free and contracting dims
-   * must collapse to one stride each (any order, so transposed operands need no copy); A is packed
-   * row-major and B into 8-wide column panels, the 4 x 8 tiles are split by rows across threads.
+   * must collapse to one stride each (any order, so transposed operands need no copy); both are packed
+   * into panels (in parallel), then the register tiles are split by rows (or columns) across threads.
    */
   private dot(
     ins: WasmBuffer[],
@@ -492,39 +491,53 @@ export class WasmDevice implements Device {
       }
       return [y];
     }
-    const Mp = Math.ceil(M / MR) * MR;
-    const Np = Math.ceil(N / NR) * NR;
-    const pa = this.heap.alloc(4 * Mp * K);
-    const pb = this.heap.alloc(4 * Np * K);
-    const pc = this.heap.alloc(4 * Mp * Np);
-    const bs = stridesOf(batchShape);
-    const pool = M * N * K >= SPLIT_FLOPS && Mp >= 2 * MR ? this.workerPool() : undefined;
+    // Packed panels (matmul-kernel.ts), then register tiles; large products split over the pool.
+    const { mr, nr } = GEMM;
+    const panelsA = Math.ceil(M / mr);
+    const panelsB = Math.ceil(N / nr);
+    const pool = M * N * K >= SPLIT_FLOPS ? this.workerPool() : undefined;
+    const t = pool?.threads ?? 1;
+    const paBytes = 4 * panelsA * mr * K;
+    const pbBytes = 4 * panelsB * nr * K;
+    const scratchBytes = 4 * mr * nr * t;
+    const pa = this.heap.alloc(paBytes);
+    const pb = this.heap.alloc(pbBytes);
+    const scratch = this.heap.alloc(scratchBytes);
+    const counter = this.heap.alloc(4);
     for (let bi = 0; bi < batches; bi++) {
-      let offA = 0;
-      let offB = 0;
-      for (let j = 0; j < lb.length; j++) {
-        const c = Math.floor(bi / bs[j]) % batchShape[j];
-        offA += c * sl[lb[j]];
-        offB += c * sr[rb[j]];
-      }
-      this.kernels.pack_a(ins[0].ptr + 4 * offA, rsA, csA, pa, M, Mp, K);
-      this.kernels.pack_b(ins[1].ptr + 4 * offB, ksB, nsB, pb, K, N, Np);
+      const [offA, offB] = offsets(bi);
+      const c = y.ptr + 4 * bi * M * N;
+      const pack = (w: number, of: number) => [
+        ...[ins[0].ptr + 4 * offA, rsA, csA, pa, M],
+        ...[ins[1].ptr + 4 * offB, nsB, ksB, pb, N, K, w, of],
+      ];
+      // Threads take chunks of whole register tiles from a shared counter: rows of A panels, or
+      // columns of B panels if those are more.
+      const byRows = panelsA >= panelsB;
+      const panels = byRows ? panelsA : panelsB;
       if (pool) {
         this.stats.parallel++;
-        const t = pool.threads;
-        const chunk = Math.ceil(Mp / t / MR) * MR;
-        const jobs: { fn: string; args: number[] }[] = [];
-        for (let s = 0; s < Mp; s += chunk)
-          jobs.push({ fn: "matmul", args: [pa, pb, pc, K, Np, s, Math.min(Mp, s + chunk)] });
-        pool.run(jobs, (f, args) => this.kernels[f](...args));
+        const local = (f: string, args: number[]) => this.kernels[f](...args);
+        pool.run(
+          Array.from({ length: t }, (_, w) => ({ fn: "gemm_pack", args: pack(w, t) })),
+          local,
+        );
+        new Int32Array(this.heap.buffer, counter, 1)[0] = 0;
+        const chunk = Math.max(1, Math.floor(panels / (4 * t)));
+        const jobs = Array.from({ length: t }, (_, w) => ({
+          fn: "gemm_compute_shared",
+          args: [pa, pb, c, N, M, N, K, counter, chunk, byRows ? 1 : 0, scratch + 4 * mr * nr * w],
+        }));
+        pool.run(jobs, local);
       } else {
-        this.kernels.matmul(pa, pb, pc, K, Np, 0, Mp);
+        this.kernels.gemm_pack(...pack(0, 1));
+        this.kernels.gemm_compute(pa, pb, c, N, M, N, K, 0, panelsA * mr, 0, panelsB * nr, scratch);
       }
-      this.kernels.copy2d(pc, Np, y.ptr + 4 * bi * M * N, M, N);
     }
-    this.heap.release(pa, 4 * Mp * K);
-    this.heap.release(pb, 4 * Np * K);
-    this.heap.release(pc, 4 * Mp * Np);
+    this.heap.release(pa, paBytes);
+    this.heap.release(pb, pbBytes);
+    this.heap.release(scratch, scratchBytes);
+    this.heap.release(counter, 4);
     return [y];
   }
 }

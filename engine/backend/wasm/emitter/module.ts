@@ -101,9 +101,19 @@ export class FunctionBuilder {
     return this;
   }
 
-  /** v128.load / v128.store; `align` is log2 of the alignment promised (0 = none). */
-  vmem(name: "v128_load" | "v128_store" | "v128_load32_zero", offset = 0, align = 0): this {
+  /** v128.load / v128.store (or a 4-byte load zero-extended or splat); `align` is log2 of the alignment promised (0 = none). */
+  vmem(
+    name: "v128_load" | "v128_store" | "v128_load32_zero" | "v128_load32_splat",
+    offset = 0,
+    align = 0,
+  ): this {
     this.code.push(0xfd, ...uleb(Simd[name]), ...uleb(align), ...uleb(offset));
+    return this;
+  }
+
+  /** i32.atomic.rmw.add (address, operand on the stack; pushes the old value): shared counters. */
+  atomicAdd(offset = 0): this {
+    this.code.push(0xfe, 0x1e, 2, ...uleb(offset));
     return this;
   }
 

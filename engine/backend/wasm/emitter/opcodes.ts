@@ -78,6 +78,7 @@ export const Op = {
 /** SIMD128 instructions (encoded as 0xFD then the LEB128 of this number). */
 export const Simd = {
   v128_load: 0x00,
+  v128_load32_splat: 0x09,
   v128_store: 0x0b,
   v128_const: 0x0c,
   i8x16_shuffle: 0x0d,
