@@ -6,7 +6,7 @@
  * higher-order ones through their impl rule. Intermediates go back to the heap right after their last
  * reader; large fused kernels are split across the worker pool by rows or by column ranges.
  */
-import { expandContractionFreeDots } from "../../../compiler/contraction-free-dots.js";
+import { canonicalizeForKernels } from "../../../compiler/canonicalize.js";
 import { ShapedArray } from "../../../core/aval.js";
 import { ConcreteArray } from "../../../core/concrete-array.js";
 import type { Executable } from "../../../core/executable.js";
@@ -84,7 +84,7 @@ const instances = new WeakMap<WasmDevice, Map<WasmModule, Record<string, Kernel>
 
 export function compileWasm(device: WasmDevice, jaxpr: Jaxpr): Executable {
   const { jaxpr: inlined, extraConsts } = inlineCalls(jaxpr);
-  const flat = expandContractionFreeDots(inlined);
+  const flat = canonicalizeForKernels(inlined);
   const force = new Set<Var>();
   for (;;) {
     const plan = planFusion(flat, {
