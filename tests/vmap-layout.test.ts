@@ -221,6 +221,17 @@ describeEachDevice("layout canonicalisation preserves values", (device) => {
       [3, 5, 8],
       [3, 6, 8],
     ]);
+    // w [N, B, K] with its batch axis in the middle: folding would leave groups that do not collapse.
+    const midBatch = (x: Array, w: Array) => dg(x, jnp.transpose(w, [1, 0, 2]), [[2], [2]], [[0], [0]]);
+    assert.ok(
+      canonicalPrimitives(midBatch, [arrayOn(device, [3, 5, 8], 1), arrayOn(device, [6, 3, 8], 2)]).includes(
+        Primitive.Transpose,
+      ),
+    );
+    await checkAgainstReference(device, midBatch, [
+      [3, 5, 8],
+      [6, 3, 8],
+    ]);
     // aᵀ·b with a [K, M]: folding would read a strided along k, so the transpose stays.
     const aTb = (a: Array, b: Array) => jnp.matmul(a.T, b);
     assert.ok(

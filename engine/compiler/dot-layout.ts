@@ -11,7 +11,8 @@
  *   The chain may be empty (`transpose(W·xsᵀ)`, vmap of a dense layer with a bias).
  * - **operand transposes fold into products**: `dot_general(x, transpose(W))` reads `W` directly
  *   with remapped dimension numbers when that makes the operand contiguous along the contracting
- *   axes (hand-written `x @ w.T`): no transposing copy, and the layout vmap produces.
+ *   axes (hand-written `x @ w.T`): no transposing copy, and the layout vmap produces. Other folds
+ *   would leave an operand strided along k (no vec4 loads on WebGPU), so they are left alone.
  */
 import { ShapedArray } from "../core/aval.js";
 import { JaxprEqn, Literal, Var, type Atom } from "../core/jaxpr.js";
@@ -130,7 +131,8 @@ export function transposesSunkIntoDots(eqns: JaxprEqn[], outs: Atom[]): JaxprEqn
 
 /**
  * dot_general(transpose(x), ...) → dot_general(x, ...) when x is contiguous along the contracting
- * axes (they are its trailing axes, in order) and the free axes keep their order.
+ * axes (they are its trailing axes, in order), its batch axes lead in order and the free axes keep
+ * their order.
  */
 export function operandTransposesFolded(eqns: JaxprEqn[]): JaxprEqn[] {
   const producer = new Map<Var, JaxprEqn>();
@@ -151,7 +153,8 @@ export function operandTransposesFolded(eqns: JaxprEqn[]): JaxprEqn[] {
       const c = dims.c[side].map((d) => perm[d]);
       const b = dims.b[side].map((d) => perm[d]);
       const n = perm.length;
-      const kContiguous = c.every((d, k) => d === n - c.length + k);
+      // The source laid out as (batch, free, contracting): every group collapses to one stride.
+      const kContiguous = c.every((d, k) => d === n - c.length + k) && b.every((d, k) => d === k);
       const free = freeDims(n, dims.c[side], dims.b[side]).map((d) => perm[d]);
       const freeInOrder = free.every((d, k) => k === 0 || free[k - 1] < d);
       if (c.length === 0 || !kContiguous || !freeInOrder) continue;
