@@ -84,8 +84,8 @@ const instances = new WeakMap<WasmDevice, Map<WasmModule, Record<string, Kernel>
 
 export function compileWasm(device: WasmDevice, jaxpr: Jaxpr): Executable {
   const { jaxpr: inlined, extraConsts } = inlineCalls(jaxpr);
-  // Dead code out, transpose(dot) as the swapped dot (the vmapped W·x: no transposing read in the
-  // bias/activation kernel after it), contraction-free dots as elementwise products.
+  // Dead code out, layouts canonicalised around dot_general (dot-layout.ts), contraction-free dots
+  // as elementwise products: the same program the WebGPU compiler sees.
   const flat = canonicalizeForKernels(inlined);
   const force = new Set<Var>();
   for (;;) {
