@@ -189,6 +189,31 @@ export const COMPARE_PRIMITIVES = [
 ] as const;
 export type ComparePrimitive = (typeof COMPARE_PRIMITIVES)[number];
 
+/** The other elementwise math and bitwise primitives (the elementwise-math area's). */
+export const MORE_ELEMENTWISE_PRIMITIVES = [
+  Primitive.Exp2,
+  Primitive.Cbrt,
+  Primitive.Asin,
+  Primitive.Acos,
+  Primitive.Atan,
+  Primitive.Sinh,
+  Primitive.Cosh,
+  Primitive.Asinh,
+  Primitive.Acosh,
+  Primitive.Atanh,
+  Primitive.Erf,
+  Primitive.ErfInv,
+  Primitive.Round,
+  Primitive.IsFinite,
+  Primitive.IntegerPow,
+  Primitive.Atan2,
+  Primitive.Rem,
+  Primitive.And,
+  Primitive.Or,
+  Primitive.Xor,
+  Primitive.Not,
+] as const;
+
 export const REDUCE_PRIMITIVES = [Primitive.ReduceSum, Primitive.ReduceMax] as const;
 
 /** The scatters: same operands (operand, indices, updates) and params, different combiners. */

@@ -7,6 +7,7 @@ import {
   BINARY_PRIMITIVES,
   COMPARE_PRIMITIVES,
   Primitive,
+  MORE_ELEMENTWISE_PRIMITIVES,
   UNARY_PRIMITIVES,
   type ParamsOf,
   type ScatterPrimitive,
@@ -472,27 +473,7 @@ const rules: Rules<
 };
 
 const MORE_ELEMENTWISE = [
-  Primitive.Exp2,
-  Primitive.Cbrt,
-  Primitive.Asin,
-  Primitive.Acos,
-  Primitive.Atan,
-  Primitive.Sinh,
-  Primitive.Cosh,
-  Primitive.Asinh,
-  Primitive.Acosh,
-  Primitive.Atanh,
-  Primitive.Erf,
-  Primitive.ErfInv,
-  Primitive.Round,
-  Primitive.IsFinite,
-  Primitive.IntegerPow,
-  Primitive.Atan2,
-  Primitive.Rem,
-  Primitive.And,
-  Primitive.Or,
-  Primitive.Xor,
-  Primitive.Not,
+  ...MORE_ELEMENTWISE_PRIMITIVES,
   // Elementwise over its four uint32 operands, with two results.
   Primitive.Threefry2x32,
 ] as const;

@@ -5,7 +5,7 @@
  * primitives that are never linear map to a rule that throws a "not linear" error.
  */
 import type { ShapedArray } from "../core/aval.js";
-import { Primitive, type ParamsOf } from "../core/primitive.js";
+import { MORE_ELEMENTWISE_PRIMITIVES, Primitive, type ParamsOf } from "../core/primitive.js";
 import { bind1, type Tracer } from "../core/trace.js";
 import { psum } from "../lax/collectives.js";
 import { axisIndex } from "../lax/axis-index.js";
@@ -365,26 +365,7 @@ const nonLinear = [
   Primitive.Gt,
   Primitive.Ge,
   Primitive.ReduceMax,
-  Primitive.Exp2,
-  Primitive.Cbrt,
-  Primitive.Asin,
-  Primitive.Acos,
-  Primitive.Atan,
-  Primitive.Sinh,
-  Primitive.Cosh,
-  Primitive.Asinh,
-  Primitive.Acosh,
-  Primitive.Atanh,
-  Primitive.Erf,
-  Primitive.Round,
-  Primitive.IsFinite,
-  Primitive.IntegerPow,
-  Primitive.Atan2,
-  Primitive.Rem,
-  Primitive.And,
-  Primitive.Or,
-  Primitive.Xor,
-  Primitive.Not,
+  ...MORE_ELEMENTWISE_PRIMITIVES,
   Primitive.ReduceMin,
   Primitive.ReduceProd,
   Primitive.ReduceAnd,
@@ -398,7 +379,6 @@ const nonLinear = [
   Primitive.ScatterMax,
   Primitive.Iota,
   Primitive.Sort,
-  Primitive.ErfInv,
   Primitive.Threefry2x32,
   Primitive.RandomBits,
   Primitive.RandomSplit,

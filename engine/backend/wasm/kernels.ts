@@ -4,6 +4,7 @@
  * loops), row reductions and the packed, register-blocked matmul (matmul-kernel.ts). Pointers are byte offsets into the
  * heap; counts are elements. Every kernel works on a sub-range, so the pool can split it.
  */
+import { Primitive } from "../../core/primitive.js";
 import { ModuleBuilder, type FunctionBuilder } from "./emitter/module.js";
 import { ValType } from "./emitter/opcodes.js";
 import { addGemmKernels } from "./matmul-kernel.js";
@@ -27,6 +28,22 @@ export const UNARY_F32 = [
   "logistic",
 ] as const;
 export type UnaryF32 = (typeof UNARY_F32)[number];
+
+/** The primitive each float32 unary map computes (eager kernels and compiled programs alike). */
+export const UNARY_F32_OF: Partial<Record<Primitive, UnaryF32>> = {
+  [Primitive.Neg]: "neg",
+  [Primitive.Abs]: "abs",
+  [Primitive.Sqrt]: "sqrt",
+  [Primitive.Rsqrt]: "rsqrt",
+  [Primitive.Floor]: "floor",
+  [Primitive.Ceil]: "ceil",
+  [Primitive.Exp]: "exp",
+  [Primitive.Log]: "log",
+  [Primitive.Sin]: "sin",
+  [Primitive.Cos]: "cos",
+  [Primitive.Tanh]: "tanh",
+  [Primitive.Logistic]: "logistic",
+};
 
 /** The vector code of each float32 unary map (shared with the fused kernels of compiled programs). */
 export const unaryF32: Record<UnaryF32, (f: FunctionBuilder, x: V) => V> = {

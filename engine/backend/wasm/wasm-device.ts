@@ -23,7 +23,7 @@ import {
   type CompareOp,
   type Lane,
   type ReduceOp,
-  type UnaryF32,
+  UNARY_F32_OF,
 } from "./kernels.js";
 import { GEMM } from "./matmul-kernel.js";
 import { WorkerPool } from "./pool.js";
@@ -48,20 +48,6 @@ export class WasmBuffer implements DeviceBuffer {
 
 export type Kernel = (...args: number[]) => number | undefined;
 
-const UNARY_PRIMS: Partial<Record<Primitive, UnaryF32>> = {
-  [Primitive.Neg]: "neg",
-  [Primitive.Abs]: "abs",
-  [Primitive.Sqrt]: "sqrt",
-  [Primitive.Rsqrt]: "rsqrt",
-  [Primitive.Floor]: "floor",
-  [Primitive.Ceil]: "ceil",
-  [Primitive.Exp]: "exp",
-  [Primitive.Log]: "log",
-  [Primitive.Sin]: "sin",
-  [Primitive.Cos]: "cos",
-  [Primitive.Tanh]: "tanh",
-  [Primitive.Logistic]: "logistic",
-};
 const BINARY_PRIMS: Partial<Record<Primitive, BinaryOp>> = {
   [Primitive.Add]: "add",
   [Primitive.Sub]: "sub",
@@ -310,7 +296,7 @@ export class WasmDevice implements Device {
     params: unknown,
   ): WasmBuffer[] | undefined {
     const out = outAvals[0];
-    const unary = UNARY_PRIMS[prim];
+    const unary = UNARY_F32_OF[prim];
     if (unary) {
       const lane = laneOf(out.dtype);
       const fn =

@@ -9,7 +9,7 @@ import type { JaxprEqn } from "../../../core/jaxpr.js";
 import { Primitive, type ParamsOf } from "../../../core/primitive.js";
 import type { DType } from "../../../dtype.js";
 import type { FunctionBuilder } from "../emitter/module.js";
-import { TRIG_LIMIT, unaryF32, type UnaryF32 } from "../kernels.js";
+import { TRIG_LIMIT, UNARY_F32_OF, unaryF32 } from "../kernels.js";
 import * as m from "../simd-math.js";
 import type { V } from "../simd-math.js";
 
@@ -37,21 +37,6 @@ export function constant(value: number | boolean, dtype: DType): V {
   if (dtype === "bool") return m.ic(value ? -1 : 0);
   return m.ic(Number(value) | 0);
 }
-
-const FLOAT_UNARY: Partial<Record<Primitive, UnaryF32>> = {
-  [Primitive.Neg]: "neg",
-  [Primitive.Abs]: "abs",
-  [Primitive.Sqrt]: "sqrt",
-  [Primitive.Rsqrt]: "rsqrt",
-  [Primitive.Floor]: "floor",
-  [Primitive.Ceil]: "ceil",
-  [Primitive.Exp]: "exp",
-  [Primitive.Log]: "log",
-  [Primitive.Sin]: "sin",
-  [Primitive.Cos]: "cos",
-  [Primitive.Tanh]: "tanh",
-  [Primitive.Logistic]: "logistic",
-};
 
 const F32_BINARY: Partial<Record<Primitive, SimdName>> = {
   [Primitive.Add]: "f32x4_add",
@@ -98,7 +83,7 @@ export function canEmit(eqn: JaxprEqn): boolean {
   if (p === Primitive.ConvertElementType) return true;
   if (p === Primitive.SelectN) return ins.length === 3 && x === "bool" && ins[1] === ins[2];
   if (ins.length === 2 && x !== ins[1]) return false;
-  if (FLOAT_UNARY[p] && x === "float32") return true;
+  if (UNARY_F32_OF[p] && x === "float32") return true;
   if ((p === Primitive.Neg || p === Primitive.Abs || p === Primitive.Sign) && isInt(x)) return true;
   if (p === Primitive.Sign || p === Primitive.Log1p || p === Primitive.Expm1 || p === Primitive.IsFinite)
     return x === "float32";
@@ -144,7 +129,7 @@ export function emitOp(f: FunctionBuilder, eqn: JaxprEqn, args: V[]): V {
   if (p === Primitive.ConvertElementType) return convert(x, xt, out);
   if (p === Primitive.SelectN) return m.select(args[0], args[2], args[1]);
   if (xt === "float32") {
-    const un = FLOAT_UNARY[p];
+    const un = UNARY_F32_OF[p];
     if (un) return unaryF32[un](f, x);
     const bin = F32_BINARY[p];
     if (bin) return simd2(bin)(x, y);
