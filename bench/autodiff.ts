@@ -4,7 +4,7 @@
  * examples and scaled by 8) and against the jitted hand-derived batched gradient (σ(Xw) − y) x.
  */
 import { blockUntilReady, defaultDevice, grad, jit, jnp, nn, vmap, type Array } from "../engine/index.js";
-import { median, type Row } from "./common.js";
+import { median, medianPair, type Row } from "./common.js";
 
 export async function autodiffRows(): Promise<Row[]> {
   const n = 1024;
@@ -32,12 +32,11 @@ export async function autodiffRows(): Promise<Row[]> {
     const rowsX = [...X].slice(0, loopN);
     const rowsY = [...Y].slice(0, loopN);
     const g = jit(grad(loss));
-    const vmapMs = await median(async () => {
-      await blockUntilReady(perExample(w, X, Y));
-    }, 5);
-    const handMs = await median(async () => {
-      await blockUntilReady(hand());
-    }, 5);
+    const [vmapMs, handMs] = await medianPair(
+      async () => void (await blockUntilReady(perExample(w, X, Y))),
+      async () => void (await blockUntilReady(hand())),
+      21,
+    );
     const loopMs =
       (await median(async () => {
         await blockUntilReady(rowsX.map((x, i) => g(w, x, rowsY[i])));

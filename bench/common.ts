@@ -23,3 +23,25 @@ export async function median(fn: () => Promise<void> | void, repeats: number): P
   times.sort((a, b) => a - b);
   return times[Math.floor(times.length / 2)];
 }
+
+/**
+ * Medians of two variants timed alternately (a, b, a, b, ...) after one warm-up run each: on a
+ * software GPU whose speed drifts between modes over seconds, both see the same conditions.
+ */
+export async function medianPair(
+  a: () => Promise<void> | void,
+  b: () => Promise<void> | void,
+  repeats: number,
+): Promise<[number, number]> {
+  await a();
+  await b();
+  const times: [number[], number[]] = [[], []];
+  for (let i = 0; i < repeats; i++) {
+    for (const [k, fn] of [a, b].entries()) {
+      const t0 = performance.now();
+      await fn();
+      times[k].push(performance.now() - t0);
+    }
+  }
+  return times.map((t) => t.sort((x, y) => x - y)[Math.floor(t.length / 2)]) as [number, number];
+}

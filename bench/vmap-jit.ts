@@ -4,7 +4,7 @@
  * a per-example loop by far. Both executors; every timing waits for the device (blockUntilReady).
  */
 import { blockUntilReady, defaultDevice, jit, jnp, vmap, type Array } from "../engine/index.js";
-import { median, type Row } from "./common.js";
+import { median, medianPair, type Row } from "./common.js";
 
 /** A deterministic matrix with entries in [-scale, scale). */
 function matrix(rows: number, cols: number, seed: number, scale: number): Array {
@@ -33,8 +33,11 @@ async function matvecRows(device: "cpu" | "webgpu"): Promise<Row[]> {
   const examples = [...xs];
   await blockUntilReady(examples);
 
-  const vmapMs = await median(async () => void (await blockUntilReady(vmapped(xs))), 5);
-  const handMs = await median(async () => void (await blockUntilReady(byHand(xs))), 5);
+  const [vmapMs, handMs] = await medianPair(
+    async () => void (await blockUntilReady(vmapped(xs))),
+    async () => void (await blockUntilReady(byHand(xs))),
+    15,
+  );
   const loopMs = await median(async () => {
     await blockUntilReady(examples.map((x) => perExample(x)));
   }, 2);
@@ -85,8 +88,11 @@ async function mlpRows(device: "cpu" | "webgpu"): Promise<Row[]> {
   const examples = [...matrix(loopCount, 784, 3, 1)];
   await blockUntilReady(examples);
 
-  const vmapMs = await median(async () => void (await blockUntilReady(vmapped(xs))), 3);
-  const handMs = await median(async () => void (await blockUntilReady(byHand(xs))), 3);
+  const [vmapMs, handMs] = await medianPair(
+    async () => void (await blockUntilReady(vmapped(xs))),
+    async () => void (await blockUntilReady(byHand(xs))),
+    5,
+  );
   const loopMs =
     (await median(async () => {
       await blockUntilReady(examples.map((x) => perExample(x)));

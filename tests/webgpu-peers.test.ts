@@ -270,3 +270,35 @@ describe("webgpu-peers: matmul epilogues that read an operand", () => {
     }
   });
 });
+
+describe("webgpu: matrix-vector products (N = 1) get a kernel of their own", () => {
+  /** Deterministic values in [-1, 1). */
+  const values = (n: number, seed: number) =>
+    Float32Array.from({ length: n }, (_, i) => (((i * 37 + seed * 11) % 53) / 53) * 2 - 1);
+
+  it("matches the CPU for row counts not a multiple of the workgroup, batches and a fused epilogue", async () => {
+    for (const [batch, m, k] of [
+      [1, 1, 4],
+      [1, 70, 12],
+      [3, 129, 8],
+      [1, 1024, 512],
+    ]) {
+      const host = (dev: "cpu" | "webgpu") => {
+        defaultDevice(dev);
+        const A = jnp.array(values(batch * m * k, 1)).reshape([batch, m, k]);
+        const x = jnp.array(values(batch * k, 2)).reshape([batch, k]);
+        // Per batch entry: tanh(A·x + 1), the matvec anchoring a fused epilogue.
+        const f = jit(vmap((a: Array, v: Array) => jnp.tanh(jnp.dot(a, v).add(1))));
+        return { f, A, x };
+      };
+      const gpuCase = host("webgpu");
+      const got = await gpuCase.f(gpuCase.A, gpuCase.x).tolist();
+      const text = gpuCase.f.lower(gpuCase.A, gpuCase.x).compile().asText?.() ?? "";
+      assert.match(text, /matrix-vector, one row per invocation/, `[${batch}, ${m}, ${k}]`);
+      const cpuCase = host("cpu");
+      const want = await cpuCase.f(cpuCase.A, cpuCase.x).tolist();
+      assertAllClose(got as number[][], want as number[][], { rtol: 1e-5, atol: 1e-5 });
+    }
+    defaultDevice("webgpu");
+  });
+});

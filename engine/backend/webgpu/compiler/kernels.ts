@@ -539,8 +539,27 @@ export function dotKernelRegisters(
     let bk = ${loadB("k")};
     ${rows.map((r, j) => fma(`c${j}`, `${A}[offA(b, ${r}, k)]`, "bk")).join("\n    ")}
   }`;
-  const main = `fn offA(b: u32, m: u32, k: u32) -> u32 { return ${aff(g.aB, "b")} + ${aff(g.aM, "m")} + ${aff(g.aK, "k")}; }
-fn offB(b: u32, k: u32, n: u32) -> u32 { return ${aff(g.bB, "b")} + ${aff(g.bK, "k")} + ${aff(g.bN, "n")}; }
+  const offsets = `fn offA(b: u32, m: u32, k: u32) -> u32 { return ${aff(g.aB, "b")} + ${aff(g.aM, "m")} + ${aff(g.aK, "k")}; }
+fn offB(b: u32, k: u32, n: u32) -> u32 { return ${aff(g.bB, "b")} + ${aff(g.bK, "k")} + ${aff(g.bN, "n")}; }`;
+  // A matrix times one vector (N = 1, both contiguous along k: the per-example logits X·w of a
+  // vmapped gradient): one row per invocation, 64 per workgroup. The 4 x 4 block would compute four
+  // copies of the one column and leave 7 of 8 invocations of each workgroup row idle.
+  const matvec = bKVec && g.N === 1;
+  const main = matvec
+    ? `${offsets}
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let b = gid.z;
+  let m = gid.x;
+  if (m >= ${g.M}u) { return; }
+  var acc = ${v4}();
+  for (var k = 0u; k < ${g.K}u; k = k + 4u) {
+    acc = acc + ${A}[offA(b, m, k) / 4u] * ${Bn}[offB(b, k, 0u) / 4u];
+  }
+  let o = b * ${g.M}u + m;
+  out[o] = ${epi}(o, (acc.x + acc.y) + (acc.z + acc.w));
+}`
+    : `${offsets}
 @compute @workgroup_size(8, 8)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let b = gid.z;
@@ -580,9 +599,9 @@ ${main}
 `;
   return {
     code,
-    label: `dot_general ${lhs.aval.strShort()} x ${rhs.aval.strShort()} (register-blocked 4x4${aVec ? ", vec4 A" : ""}${bVec ? ", vec4 B" : ""}${kMajorB ? " copied k-major" : ""}${bKVec ? ", vec4 Bᵀ" : ""}) with fused epilogue`,
+    label: `dot_general ${lhs.aval.strShort()} x ${rhs.aval.strShort()} (${matvec ? "matrix-vector, one row per invocation" : "register-blocked 4x4"}${aVec ? ", vec4 A" : ""}${bVec ? ", vec4 B" : ""}${kMajorB ? " copied k-major" : ""}${bKVec ? ", vec4 Bᵀ" : ""}) with fused epilogue`,
     bindings: [...ctx.leaves, root].map((v) => (kMajorB && v === rhs ? kMajorB : v)),
-    groups: [Math.ceil(g.N / 32), Math.ceil(g.M / 32), g.B],
+    groups: matvec ? [Math.ceil(g.M / 64), 1, g.B] : [Math.ceil(g.N / 32), Math.ceil(g.M / 32), g.B],
   };
 }
 
