@@ -38,12 +38,39 @@ const COMPILER_OPTIONS: ts.CompilerOptions = {
   esModuleInterop: true,
 };
 
+/** What a cell's source becomes before its prologue, which depends on the names declared so far. */
+interface RewrittenCell {
+  body: string;
+  sourceMap: string | undefined;
+  declared: string[];
+  exportedFunctions: string[];
+  hasValue: boolean;
+}
+
+/**
+ * Rewritten cells by source text: re-running a cell (or a loop of the same small cell) skips the
+ * TypeScript transpile, which costs milliseconds even for `1+1`. Source maps only serve line and
+ * column mapping, so the file name the transpile saw does not matter.
+ */
+const rewritten = new Map<string, RewrittenCell>();
+const MAX_REMEMBERED = 128;
+
 /** `known`: names earlier cells declared already (they exist in the global scope). */
 export function transformCell(
   source: string,
   fileName: string,
   known: ReadonlySet<string> = new Set(),
 ): TransformedCell {
+  let cell = rewritten.get(source);
+  if (!cell) {
+    cell = rewrite(source, fileName);
+    rewritten.set(source, cell);
+    if (rewritten.size > MAX_REMEMBERED) rewritten.delete(rewritten.keys().next().value!);
+  }
+  return withPrologue(cell, known);
+}
+
+function rewrite(source: string, fileName: string): RewrittenCell {
   const out = ts.transpileModule(source, {
     compilerOptions: COMPILER_OPTIONS,
     fileName,
@@ -63,7 +90,7 @@ export function transformCell(
     );
   }
   const js = out.outputText.replace(/\n\/\/# sourceMappingURL=.*$/s, "");
-  return rewriteTopLevel(js, out.sourceMapText, known);
+  return rewriteTopLevel(js, out.sourceMapText);
 }
 
 interface Edit {
@@ -83,11 +110,7 @@ function keepLines(text: string, original: string): string {
   return missing > 0 ? text + "\n".repeat(missing) : text;
 }
 
-function rewriteTopLevel(
-  js: string,
-  sourceMap: string | undefined,
-  known: ReadonlySet<string>,
-): TransformedCell {
+function rewriteTopLevel(js: string, sourceMap: string | undefined): RewrittenCell {
   const sf = ts.createSourceFile("cell.js", js, ts.ScriptTarget.ES2022, true, ts.ScriptKind.JS);
   const declared: string[] = [];
   const exportedFunctions: string[] = [];
@@ -184,12 +207,17 @@ function rewriteTopLevel(
   for (const e of edits.sort((a, b) => b.start - a.start || b.end - a.end)) {
     body = body.slice(0, e.start) + e.text + body.slice(e.end);
   }
-  const unique = [...new Set(declared)];
-  const fresh = unique.filter((n) => !known.has(n));
+  const hasValue = statements.length > 0 && ts.isExpressionStatement(statements[statements.length - 1]);
+  return { body, sourceMap, declared: [...new Set(declared)], exportedFunctions, hasValue };
+}
+
+/** The cell's code: script-scope `let`s and setters for the names no earlier cell declared. */
+function withPrologue(cell: RewrittenCell, known: ReadonlySet<string>): TransformedCell {
+  const { body, sourceMap, declared, exportedFunctions, hasValue } = cell;
+  const fresh = declared.filter((n) => !known.has(n));
   const setters = fresh.map((n) => `${SETTERS}[${JSON.stringify(n)}] = (v) => { ${n} = v; };`).join(" ");
   const publish = exportedFunctions.map((f) => `${SETTERS}[${JSON.stringify(f)}](${f});`).join(" ");
   const prologue = `${fresh.length ? `let ${fresh.join(", ")}; ${setters} ` : ""}(async () => { ${publish}`;
-  const hasValue = statements.length > 0 && ts.isExpressionStatement(statements[statements.length - 1]);
   const code = `${prologue}\n${body}\n})()`;
-  return { code, sourceMap, declared: unique, hasValue, lineCount: code.split("\n").length };
+  return { code, sourceMap, declared: [...declared], hasValue, lineCount: code.split("\n").length };
 }

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { Evaluator } from "../kernel/evaluator.js";
+import { transformCell } from "../kernel/cell-transform.js";
 
 const engineEntry = path.resolve(import.meta.dirname, "../engine/index.js");
 const ev = new Evaluator(engineEntry);
@@ -19,6 +20,27 @@ describe("TypeScript cells", () => {
       "const { p, q: [r, s = 7] } = { p: 1, q: [2] };\nfunction twice(x: number) { return 2 * x; }\nclass Box { constructor(public v: number) {} }",
     );
     assert.deepEqual(await cell("[p, r, s, twice(5), new Box(3).v]"), [1, 2, 7, 10, 3]);
+  });
+
+  it("runs a re-run cell's remembered rewrite with the names declared since (and its errors' lines)", async () => {
+    const src = "const rerunA = 1;\nlet rerunB = rerunA + 1;\nrerunB * 10";
+    const first = transformCell(src, "first.ts", new Set());
+    assert.match(first.code, /^let rerunA, rerunB;/);
+    const again = transformCell(src, "again.ts", new Set(["rerunA", "rerunB"]));
+    assert.doesNotMatch(again.code, /^let /, "names declared by the first run are not declared twice");
+    assert.equal(again.code.split("\n").slice(1).join("\n"), first.code.split("\n").slice(1).join("\n"));
+    assert.equal(await cell(src), 20);
+    assert.equal(await cell(src), 20);
+    // A remembered cell that throws still reports the cell's own line.
+    const throwing = "const t1 = 1;\n\nthrow new Error('third line');";
+    for (let k = 0; k < 2; k++) {
+      const err = await cell(throwing).catch((e: unknown) => e);
+      assert.match(
+        ev.describeError(err).traceback.join("\n"),
+        new RegExp(`cell\\[${n}\\]:3:`),
+        `run ${k + 1}`,
+      );
+    }
   });
 
   it("shares one binding per top-level name across cells, also for functions that read it", async () => {
