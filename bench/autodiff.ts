@@ -3,8 +3,8 @@
  * `jit(vmap(grad(loss)))` against a loop of `jit(grad(loss))` per example (timed over the first 128
  * examples and scaled by 8) and against the jitted hand-derived batched gradient (σ(Xw) − y) x.
  */
-import { blockUntilReady, defaultDevice, grad, jit, jnp, nn, vmap, type Array } from "../engine/index.js";
-import { median, medianPair, type Row } from "./common.js";
+import { defaultDevice, grad, jit, jnp, nn, vmap, type Array } from "../engine/index.js";
+import { median, medianPair, settle, type Row } from "./common.js";
 
 export async function autodiffRows(): Promise<Row[]> {
   const n = 1024;
@@ -33,13 +33,13 @@ export async function autodiffRows(): Promise<Row[]> {
     const rowsY = [...Y].slice(0, loopN);
     const g = jit(grad(loss));
     const [vmapMs, handMs] = await medianPair(
-      async () => void (await blockUntilReady(perExample(w, X, Y))),
-      async () => void (await blockUntilReady(hand())),
+      () => settle(perExample(w, X, Y)),
+      () => settle(hand()),
       21,
     );
     const loopMs =
       (await median(async () => {
-        await blockUntilReady(rowsX.map((x, i) => g(w, x, rowsY[i])));
+        await settle(rowsX.map((x, i) => g(w, x, rowsY[i])));
       }, 3)) *
       (n / loopN);
     const workload = `per-example gradients, logistic regression ${n}×${d}`;

@@ -1,10 +1,10 @@
 /**
  * jit(vmap(f)) against hand-batched jitted code and against a loop of jit(f) over examples (issue 4's
  * performance section): vmap should cost nothing over writing the batched function by hand, and beat
- * a per-example loop by far. Both executors; every timing waits for the device (blockUntilReady).
+ * a per-example loop by far. Both executors; every timing waits for the device (blockUntilReady), and results are freed once ready (settle).
  */
 import { blockUntilReady, defaultDevice, jit, jnp, vmap, type Array } from "../engine/index.js";
-import { median, medianPair, type Row } from "./common.js";
+import { median, medianPair, settle, type Row } from "./common.js";
 
 /** A deterministic matrix with entries in [-scale, scale). */
 function matrix(rows: number, cols: number, seed: number, scale: number): Array {
@@ -34,12 +34,12 @@ async function matvecRows(device: "cpu" | "webgpu"): Promise<Row[]> {
   await blockUntilReady(examples);
 
   const [vmapMs, handMs] = await medianPair(
-    async () => void (await blockUntilReady(vmapped(xs))),
-    async () => void (await blockUntilReady(byHand(xs))),
+    () => settle(vmapped(xs)),
+    () => settle(byHand(xs)),
     15,
   );
   const loopMs = await median(async () => {
-    await blockUntilReady(examples.map((x) => perExample(x)));
+    await settle(examples.map((x) => perExample(x)));
   }, 2);
   const workload = `tanh(W·x), W 256×256 shared, 1024 examples (${device})`;
   return [
@@ -89,13 +89,13 @@ async function mlpRows(device: "cpu" | "webgpu"): Promise<Row[]> {
   await blockUntilReady(examples);
 
   const [vmapMs, handMs] = await medianPair(
-    async () => void (await blockUntilReady(vmapped(xs))),
-    async () => void (await blockUntilReady(byHand(xs))),
+    () => settle(vmapped(xs)),
+    () => settle(byHand(xs)),
     5,
   );
   const loopMs =
     (await median(async () => {
-      await blockUntilReady(examples.map((x) => perExample(x)));
+      await settle(examples.map((x) => perExample(x)));
     }, 1)) *
     (batch / loopCount);
   const workload = `MLP 784-512-512-10 tanh, batch ${batch} (${device})`;
