@@ -103,6 +103,29 @@ describe("pmap on two CPU devices", () => {
     assert.ok(cpus.every((d) => d.kind === "cpu"));
   });
 
+  it("splits int32, bool and float32 arguments into the right shards (copied on the device)", async () => {
+    const ints = [
+      [1, -2, 3],
+      [40, 50, -60],
+    ];
+    const flags = [
+      [true, false, true, true],
+      [false, false, true, false],
+    ];
+    const f = (i: JaxArray, b: JaxArray, x: JaxArray) => [jnp.sum(i), jnp.sum(b.astype("int32")), jnp.sum(x)];
+    const [si, sb, sx] = pmap(f)(
+      jnp.array(ints, { dtype: "int32" }),
+      jnp.array(flags),
+      jnp.array([
+        [0.5, 0.25],
+        [8, 16],
+      ]),
+    ) as JaxArray[];
+    assert.deepEqual(await si.tolist(), [2, 30]);
+    assert.deepEqual(await sb.tolist(), [3, 1]);
+    assert.deepEqual(await sx.tolist(), [0.75, 24]);
+  });
+
   it("maps an elementwise function (equal to vmap and to a per-example loop)", async () => {
     const xs = () => jnp.array(data([2, 5]));
     const f = (x: JaxArray) =>

@@ -30,6 +30,11 @@ export interface Device {
   readSync(buffer: DeviceBuffer, aval: ShapedArray): TypedArray | undefined;
   release(buffer: DeviceBuffer): void;
   /**
+   * A new buffer holding `byteLength` bytes of `buffer` from `byteOffset`, copied on the device
+   * (pmap's shards of a leading axis); devices that leave it out are split through the host.
+   */
+  copyBytes?(buffer: DeviceBuffer, byteOffset: number, byteLength: number): DeviceBuffer;
+  /**
    * Compiles a jaxpr (constvars then invars as inputs) into one program for this device, as `jit`
    * does; devices without a compiler leave it out and get the equation-by-equation interpreter.
    */

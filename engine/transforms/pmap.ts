@@ -9,6 +9,7 @@
  * Inside another transform (`jit(pmap(f))`, `grad`, `vmap` of a pmap) there is no device placement to
  * make: pmap is traced as `vmap` with the same axes and axis name, which computes the same values.
  */
+import { hostArray } from "../dtype.js";
 import type { Device } from "../backend/device.js";
 import { defaultDevice } from "../backend/devices.js";
 import { executorOf, localDevices } from "../backend/local-devices.js";
@@ -189,6 +190,13 @@ function devicesFor(
 function shardsOf(x: ConcreteArray, axis: number, aval: ShapedArray, executor: Device): ConcreteArray[] {
   const n = x.shape[axis];
   const contiguous = x.shape.slice(0, axis).every((d) => d === 1);
+  if (contiguous && executor.copyBytes) {
+    const bytes = aval.size * hostArray(aval.dtype, 0).BYTES_PER_ELEMENT;
+    return Array.from(
+      { length: n },
+      (_, k) => new ConcreteArray(aval, executor, executor.copyBytes!(x.buffer, k * bytes, bytes)),
+    );
+  }
   // A fresh read each call (not cached on the caller's array): the cost stays in every call.
   const host = contiguous ? executor.readSync(x.buffer, x.aval) : undefined;
   if (host) {

@@ -135,7 +135,11 @@ export class WasmDevice implements Device {
 
   upload(host: TypedArray): DeviceBuffer {
     const b = this.allocBuffer(host.byteLength);
-    this.bytesAt(b.ptr, host.byteLength).set(new Uint8Array(host.buffer, host.byteOffset, host.byteLength));
+    // Buffer.copy is a memcpy; TypedArray.set into shared memory copies element by element in V8.
+    if (host.byteLength > 0)
+      Buffer.from(host.buffer, host.byteOffset, host.byteLength).copy(
+        Buffer.from(this.heap.buffer, b.ptr, host.byteLength),
+      );
     return b;
   }
 
@@ -183,6 +187,22 @@ export class WasmDevice implements Device {
     return out;
   }
 
+  copyBytes(buffer: DeviceBuffer, byteOffset: number, byteLength: number): DeviceBuffer {
+    const src = this.own(buffer);
+    if (byteOffset < 0 || byteLength < 0 || byteOffset + byteLength > src.bytes)
+      throw new RangeError(
+        `${this.id}: bytes ${byteOffset}..${byteOffset + byteLength} are outside a buffer of ${src.bytes}`,
+      );
+    const b = this.allocBuffer(byteLength);
+    // copyWithin inside the heap is a memmove (no host copy, no fresh host pages).
+    new Uint8Array(this.heap.buffer).copyWithin(
+      b.ptr,
+      src.ptr + byteOffset,
+      src.ptr + byteOffset + byteLength,
+    );
+    return b;
+  }
+
   release(buffer: DeviceBuffer): void {
     const b = this.own(buffer);
     if (b.released) return;
@@ -209,10 +229,6 @@ export class WasmDevice implements Device {
       case "float16":
         return new Uint16Array(buf, b.ptr, aval.size);
     }
-  }
-
-  private bytesAt(ptr: number, n: number): Uint8Array {
-    return new Uint8Array(this.heap.buffer, ptr, n);
   }
 
   private allocBuffer(bytes: number): WasmBuffer {
