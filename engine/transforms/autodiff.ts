@@ -8,7 +8,15 @@ import { Tracer } from "../core/trace.js";
 import { isFloating } from "../dtype.js";
 import { asArray } from "../numpy/array-like.js";
 import { formatShape } from "../shape.js";
-import { flatten, treeDefEqual, treeDefToString, unflatten, type PyTree, type TreeDef } from "../tree.js";
+import {
+  flatten,
+  numLeaves,
+  treeDefEqual,
+  treeDefToString,
+  unflatten,
+  type PyTree,
+  type TreeDef,
+} from "../tree.js";
 import { instantiate, reshape, transpose, zeros } from "./ad/ops.js";
 import { jvpFlat, linearizeFlat, type LinearJaxpr } from "./ad/linearize.js";
 import { vmap } from "./vmap.js";
@@ -98,6 +106,14 @@ export function linearize<A extends unknown[], R>(
   return [unflatten(tree, outs) as R, fJvp];
 }
 
+/** f's result as [output, auxiliary data]: with hasAux, f must return that pair; else aux is null. */
+function splitAux(result: unknown, hasAux: boolean, what: string): [unknown, unknown] {
+  if (!hasAux) return [result, null];
+  if (!Array.isArray(result) || result.length !== 2)
+    throw new TypeError(`${what} with hasAux: f must return a pair [output, auxiliary data]`);
+  return result as [unknown, unknown];
+}
+
 /** What vjp and grad share: the outputs, their structure and the transposable linear jaxpr. */
 function vjpInternal(
   f: (...args: never[]) => unknown,
@@ -111,14 +127,7 @@ function vjpInternal(
   let numOut = 0;
   const flat = (xs: Tracer[]) => {
     const args = unflatten(inTree, xs) as unknown as never[];
-    const result = f(...args);
-    let main: unknown = result;
-    let aux: unknown = null;
-    if (hasAux) {
-      if (!Array.isArray(result) || result.length !== 2)
-        throw new TypeError(`${what} with hasAux: f must return a pair [output, auxiliary data]`);
-      [main, aux] = result as [unknown, unknown];
-    }
+    const [main, aux] = splitAux(f(...args), hasAux, what);
     const [outs, def] = flattenArrays(main, what);
     const [auxes, adef] = flatten<unknown>(aux);
     outTree = def;
@@ -220,14 +229,16 @@ function checkRealInputs(tree: unknown, what: string): void {
   }
 }
 
-/** The shared core of grad and valueAndGrad: value, aux and gradient. */
-function valueGradAux(
+/**
+ * The arguments selected by `argnums` (checked to be real-valued), f as a function of them alone,
+ * and how per-argument results are returned (one for a number, a list for a list of argnums).
+ */
+function differentiatedArgs(
   f: (...args: never[]) => unknown,
-  options: GradOptions,
   args: unknown[],
+  argnums: number | readonly number[],
   what: string,
-): { value: Tracer; aux: PyTree; grad: PyTree } {
-  const argnums = options.argnums ?? 0;
+): { dyn: unknown[]; partial: (...d: unknown[]) => unknown; select: (perArg: PyTree[]) => PyTree } {
   const nums = normalizeArgnums(argnums, args.length, what);
   const dyn = nums.map((i) => args[i]);
   checkRealInputs(dyn, what);
@@ -236,6 +247,17 @@ function valueGradAux(
     nums.forEach((i, k) => (full[i] = d[k]));
     return f(...(full as never[]));
   };
+  return { dyn, partial, select: (perArg) => (typeof argnums === "number" ? perArg[0] : perArg) };
+}
+
+/** The shared core of grad and valueAndGrad: value, aux and gradient. */
+function valueGradAux(
+  f: (...args: never[]) => unknown,
+  options: GradOptions,
+  args: unknown[],
+  what: string,
+): { value: Tracer; aux: PyTree; grad: PyTree } {
+  const { dyn, partial, select } = differentiatedArgs(f, args, options.argnums ?? 0, what);
   const r = vjpInternal(partial, dyn, options.hasAux ?? false, what);
   if (r.outs.length !== 1 || r.outTree.kind !== "leaf")
     throw new TypeError(
@@ -252,7 +274,7 @@ function valueGradAux(
     );
   const cts = [literalArray(1, new ShapedArray([], out.dtype)), ...r.lin.outs.slice(1).map(() => null)];
   const grads = unflatten(r.inTree, r.lin.transpose(cts).map(instantiate)) as PyTree[];
-  return { value: out, aux: r.aux, grad: typeof argnums === "number" ? grads[0] : grads };
+  return { value: out, aux: r.aux, grad: select(grads) };
 }
 
 /**
@@ -339,24 +361,6 @@ function basis(aval: ShapedArray): Tracer {
   return reshape(eye, [n, ...aval.shape]);
 }
 
-/** The arguments a Jacobian is taken with respect to, and f as a function of them alone. */
-function jacobianProblem(
-  f: (...args: never[]) => unknown,
-  args: unknown[],
-  argnums: number | readonly number[],
-  what: string,
-): { dyn: unknown[]; partial: (...d: unknown[]) => unknown; select: (perArg: PyTree[]) => PyTree } {
-  const nums = normalizeArgnums(argnums, args.length, what);
-  const dyn = nums.map((i) => args[i]);
-  checkRealInputs(dyn, what);
-  const partial = (...d: unknown[]) => {
-    const full = [...args];
-    nums.forEach((i, k) => (full[i] = d[k]));
-    return f(...(full as never[]));
-  };
-  return { dyn, partial, select: (perArg) => (typeof argnums === "number" ? perArg[0] : perArg) };
-}
-
 /**
  * Assembles a Jacobian: `blocks[o][i]` is d(output leaf o)/d(input leaf i), shaped out + in; the
  * result has the outputs' structure with, at each output leaf, the (selected) arguments' structure.
@@ -373,43 +377,37 @@ function assembleJacobian(
   );
 }
 
-type JacobianFn<A extends unknown[], R> = (...args: A) => Grads<R>;
-
 /**
- * `jacfwd(f, {argnums, hasAux})`: the Jacobian by forward mode, one JVP per input element (vmapped
- * over the identity basis of each input leaf). Per output leaf, shape output shape + input shape.
+ * The shape of jacfwd, jacrev and hessian: with one argnum and no aux the Jacobian is typed like a
+ * gradient of the output; otherwise (a list of argnums, hasAux) a pytree.
  */
-export function jacfwd<A extends unknown[], R>(
-  f: (...args: A) => R,
-  options?: { argnums?: number; hasAux?: false },
-): JacobianFn<A, R>;
-export function jacfwd<A extends unknown[], R>(
-  f: (...args: A) => R,
-  options: JacOptions,
-): (...args: A) => PyTree;
-export function jacfwd<A extends unknown[], R>(
-  f: (...args: A) => R,
+export interface JacobianTransform {
+  <A extends unknown[], R>(
+    f: (...args: A) => R,
+    options?: { argnums?: number; hasAux?: false },
+  ): (...args: A) => Grads<R>;
+  <A extends unknown[], R>(f: (...args: A) => R, options: JacOptions): (...args: A) => PyTree;
+}
+
+function jacfwdImpl(
+  f: (...args: never[]) => unknown,
   options: JacOptions = {},
-): (...args: A) => PyTree {
-  return (...args: A) => {
+): (...args: never[]) => PyTree {
+  return (...args: unknown[]) => {
     const what = "jacfwd";
     const hasAux = options.hasAux ?? false;
-    const { dyn, partial, select } = jacobianProblem(f, args, options.argnums ?? 0, what);
+    const { dyn, partial, select } = differentiatedArgs(f, args, options.argnums ?? 0, what);
     const [xs, inTree] = flattenArrays(dyn, what);
     let outTree: TreeDef | undefined;
     let aux: PyTree = null;
     const flat = (...leaves: Tracer[]): Tracer[] => {
-      let out = partial(...(unflatten(inTree, leaves) as unknown[]));
-      if (hasAux) {
-        if (!Array.isArray(out) || out.length !== 2)
-          throw new TypeError(`${what} with hasAux: f must return a pair [output, auxiliary data]`);
-        out = out[0];
-      }
+      const [out] = splitAux(partial(...(unflatten(inTree, leaves) as unknown[])), hasAux, what);
       const [outs, def] = flattenArrays(out, what);
       outTree = def;
       return outs;
     };
-    if (hasAux) aux = (partial(...dyn) as [unknown, PyTree])[1];
+    // The aux data from one more primal call (JAX takes it from the pushforward): same values.
+    if (hasAux) aux = splitAux(partial(...dyn), hasAux, what)[1] as PyTree;
     // One vmapped JVP per input leaf: a unit tangent on that leaf, zeros on the others.
     const columns = xs.map((x, i) => {
       const push = (v: Tracer) =>
@@ -420,8 +418,9 @@ export function jacfwd<A extends unknown[], R>(
         )[1];
       return vmap(push)(basis(x.aval)) as Tracer[];
     });
-    const numOut = columns[0]?.length ?? flat(...xs).length;
-    const blocks = [...Array(numOut).keys()].map((o) =>
+    // Without input leaves no JVP ran: f still gives the output structure.
+    if (outTree === undefined) flat();
+    const blocks = [...Array(numLeaves(outTree!)).keys()].map((o) =>
       xs.map((x, i) => {
         // (n, ...out) → (...out, ...in)
         const c = columns[i][o];
@@ -430,31 +429,23 @@ export function jacfwd<A extends unknown[], R>(
         return reshape(moved, [...moved.shape.slice(0, outRank), ...x.shape]);
       }),
     );
-    if (outTree === undefined) flat(...xs);
     const jac = assembleJacobian(blocks, outTree!, inTree, select);
     return hasAux ? [jac, aux] : jac;
   };
 }
-
 /**
- * `jacrev(f, {argnums, hasAux})`: the Jacobian by reverse mode, one VJP per output element (vmapped
- * over the identity basis of each output leaf). Per output leaf, shape output shape + input shape.
+ * `jacfwd(f, {argnums, hasAux})`: the Jacobian by forward mode, one JVP per input element (vmapped
+ * over the identity basis of each input leaf). Per output leaf, shape output shape + input shape.
  */
-export function jacrev<A extends unknown[], R>(
-  f: (...args: A) => R,
-  options?: { argnums?: number; hasAux?: false },
-): JacobianFn<A, R>;
-export function jacrev<A extends unknown[], R>(
-  f: (...args: A) => R,
-  options: JacOptions,
-): (...args: A) => PyTree;
-export function jacrev<A extends unknown[], R>(
-  f: (...args: A) => R,
+export const jacfwd = jacfwdImpl as JacobianTransform;
+
+function jacrevImpl(
+  f: (...args: never[]) => unknown,
   options: JacOptions = {},
-): (...args: A) => PyTree {
-  return (...args: A) => {
+): (...args: never[]) => PyTree {
+  return (...args: unknown[]) => {
     const what = "jacrev";
-    const { dyn, partial, select } = jacobianProblem(f, args, options.argnums ?? 0, what);
+    const { dyn, partial, select } = differentiatedArgs(f, args, options.argnums ?? 0, what);
     const [xs] = flattenArrays(dyn, what);
     const r = vjpInternal(partial, dyn, options.hasAux ?? false, what);
     const blocks = r.outs.map((o, j) => {
@@ -469,19 +460,17 @@ export function jacrev<A extends unknown[], R>(
     return options.hasAux ? [jac, r.aux] : jac;
   };
 }
+/**
+ * `jacrev(f, {argnums, hasAux})`: the Jacobian by reverse mode, one VJP per output element (vmapped
+ * over the identity basis of each output leaf). Per output leaf, shape output shape + input shape.
+ */
+export const jacrev = jacrevImpl as JacobianTransform;
 
-/** `hessian(f, {argnums, hasAux})` = jacfwd(jacrev(f)), as in JAX. */
-export function hessian<A extends unknown[], R>(
-  f: (...args: A) => R,
-  options?: { argnums?: number; hasAux?: false },
-): JacobianFn<A, R>;
-export function hessian<A extends unknown[], R>(
-  f: (...args: A) => R,
-  options: JacOptions,
-): (...args: A) => PyTree;
-export function hessian<A extends unknown[], R>(
-  f: (...args: A) => R,
+function hessianImpl(
+  f: (...args: never[]) => unknown,
   options: JacOptions = {},
-): (...args: A) => PyTree {
-  return jacfwd(jacrev(f, options), options);
+): (...args: never[]) => PyTree {
+  return jacfwdImpl(jacrevImpl(f, options), options);
 }
+/** `hessian(f, {argnums, hasAux})` = jacfwd(jacrev(f)), as in JAX. */
+export const hessian = hessianImpl as JacobianTransform;
