@@ -40,6 +40,30 @@ export interface GemmTiling {
 export const GEMM: GemmTiling = { mr: 4, nr: 8, kc: 256, mc: 128, unroll: 1 };
 
 /** Emits `i32 local = min(a, b)` (unsigned). */
+/** dst = base + (index * K + kb * rows) * 4: the byte address of block kb of a packed panel. */
+function panelAddress(
+  f: FunctionBuilder,
+  base: number,
+  index: number,
+  K: number,
+  kb: number,
+  rows: number,
+  dst: number,
+): void {
+  f.get(base)
+    .get(index)
+    .get(K)
+    .op("i32_mul")
+    .get(kb)
+    .i32(rows)
+    .op("i32_mul")
+    .op("i32_add")
+    .i32(2)
+    .op("i32_shl")
+    .op("i32_add")
+    .set(dst);
+}
+
 function minU(
   f: FunctionBuilder,
   dst: number,
@@ -254,19 +278,8 @@ function computeKernel(mod: ModuleBuilder, t: GemmTiling) {
   f.get(j0).set(j);
   f.block().loop(); // j (B panels)
   f.get(j).get(j1).op("i32_ge_u").brIf(1);
-  // b0 = pb + (j * K + kb * NR) * 4: panel j / NR starts at j * K floats.
-  f.get(pb)
-    .get(j)
-    .get(K)
-    .op("i32_mul")
-    .get(kb)
-    .i32(nr)
-    .op("i32_mul")
-    .op("i32_add")
-    .i32(2)
-    .op("i32_shl")
-    .op("i32_add")
-    .set(b0);
+  // Panel j / NR starts at j * K floats.
+  panelAddress(f, pb, j, K, kb, nr, b0);
   minU(
     f,
     cols,
@@ -276,18 +289,7 @@ function computeKernel(mod: ModuleBuilder, t: GemmTiling) {
   f.get(ib).set(i);
   f.block().loop(); // i (A panels)
   f.get(i).get(ie).op("i32_ge_u").brIf(1);
-  f.get(pa)
-    .get(i)
-    .get(K)
-    .op("i32_mul")
-    .get(kb)
-    .i32(mr)
-    .op("i32_mul")
-    .op("i32_add")
-    .i32(2)
-    .op("i32_shl")
-    .op("i32_add")
-    .set(ap);
+  panelAddress(f, pa, i, K, kb, mr, ap);
   f.get(b0).set(bp);
   minU(
     f,
