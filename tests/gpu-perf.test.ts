@@ -7,8 +7,6 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import {
   defaultDevice,
-  devices,
-  init,
   jnp,
   makeJaxpr,
   nn,
@@ -22,14 +20,12 @@ import type { ConcreteArray } from "../engine/core/concrete-array.js";
 import type { WebGpuExecutable } from "../engine/backend/webgpu/compiler/executable.js";
 import type { WebGpuDevice } from "../engine/backend/webgpu/webgpu-device.js";
 import { assertAllClose } from "./helpers/allclose.js";
+import { requireWebGpu } from "./helpers/devices.js";
 
 let gpu: WebGpuDevice;
 
 before(async () => {
-  await init();
-  const d = devices().find((x) => x.kind === "webgpu");
-  assert.ok(d, "the WebGPU device is required for these tests");
-  gpu = d as WebGpuDevice;
+  gpu = await requireWebGpu();
 });
 after(() => releaseDevices());
 

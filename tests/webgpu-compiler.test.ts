@@ -4,16 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import {
-  defaultDevice,
-  devices,
-  init,
-  jnp,
-  lax,
-  makeJaxpr,
-  releaseDevices,
-  type Array,
-} from "../engine/index.js";
+import { defaultDevice, jnp, lax, makeJaxpr, releaseDevices, type Array } from "../engine/index.js";
 import { compileFor } from "../engine/core/executable.js";
 import type { ConcreteArray } from "../engine/core/concrete-array.js";
 import { Primitive } from "../engine/core/primitive.js";
@@ -24,14 +15,12 @@ import type { PrimitiveRules } from "../engine/primitives/rules.js";
 import { createWebGpuDevice, type WebGpuDevice } from "../engine/backend/webgpu/webgpu-device.js";
 import { DeviceLostError, WgslKernelError } from "../engine/backend/webgpu/errors.js";
 import { assertAllClose } from "./helpers/allclose.js";
+import { requireWebGpu } from "./helpers/devices.js";
 
 let gpu: WebGpuDevice;
 
 before(async () => {
-  await init();
-  const d = devices().find((x) => x.kind === "webgpu");
-  assert.ok(d, "the WebGPU device is required for these tests");
-  gpu = d as WebGpuDevice;
+  gpu = await requireWebGpu();
 });
 after(() => releaseDevices());
 

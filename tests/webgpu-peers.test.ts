@@ -7,8 +7,6 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import {
   defaultDevice,
-  devices,
-  init,
   jit,
   jnp,
   lax,
@@ -21,14 +19,12 @@ import { compileFor } from "../engine/core/executable.js";
 import type { ConcreteArray } from "../engine/core/concrete-array.js";
 import type { WebGpuDevice } from "../engine/backend/webgpu/webgpu-device.js";
 import { assertAllClose } from "./helpers/allclose.js";
+import { requireWebGpu } from "./helpers/devices.js";
 
 let gpu: WebGpuDevice;
 
 before(async () => {
-  await init();
-  const d = devices().find((x) => x.kind === "webgpu");
-  assert.ok(d, "the WebGPU device is required for these tests");
-  gpu = d as WebGpuDevice;
+  gpu = await requireWebGpu();
   defaultDevice("webgpu");
 });
 after(() => releaseDevices());
