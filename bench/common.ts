@@ -1,5 +1,5 @@
 import { performance } from "node:perf_hooks";
-import { blockUntilReady, type Array as EngineArray } from "../engine/index.js";
+import { blockUntilReady, jnp, type Array as EngineArray } from "../engine/index.js";
 
 /** What every benchmark suite reports, and how it times things. */
 
@@ -55,4 +55,22 @@ export async function medianPair(
 export async function settle(result: EngineArray | EngineArray[]): Promise<void> {
   await blockUntilReady(result);
   for (const r of Array.isArray(result) ? result : [result]) r.dispose();
+}
+
+/** A dense layer's weights (out × in) and bias (out). */
+export interface DenseLayer {
+  w: EngineArray;
+  b: EngineArray;
+}
+
+/** The MLP of issue 4 written for one example: h ↦ W·h + b per layer, tanh between layers. */
+export function perExampleMlp(layers: readonly DenseLayer[]): (x: EngineArray) => EngineArray {
+  return (x) => {
+    let h = x;
+    layers.forEach(({ w, b }, k) => {
+      h = jnp.add(jnp.matmul(w, h), b);
+      if (k < layers.length - 1) h = jnp.tanh(h);
+    });
+    return h;
+  };
 }

@@ -4,17 +4,8 @@
  * `jit(vmap(mlp))` over all 4096, and against `jit(vmap(mlp))` called once per shard (what pmap's
  * own overhead costs: slicing, stacking). Every timing waits for the device.
  */
-import {
-  blockUntilReady,
-  defaultDevice,
-  devices,
-  jit,
-  jnp,
-  pmap,
-  vmap,
-  type Array,
-} from "../engine/index.js";
-import { median, type Row } from "./common.js";
+import { blockUntilReady, defaultDevice, devices, jit, jnp, pmap, vmap } from "../engine/index.js";
+import { median, perExampleMlp, type Row } from "./common.js";
 import { SIZES, values } from "./peers/workloads.js";
 
 function row(workload: string, variant: string, baseline: string, ms: number, baseMs: number): Row {
@@ -40,14 +31,7 @@ export async function pmapRows(): Promise<Row[]> {
     w: jnp.array(values(out * sizes[k], 10 + k, 1 / Math.sqrt(sizes[k]))).reshape([out, sizes[k]]),
     b: jnp.array(values(out, 20 + k, 0.1)),
   }));
-  const mlp = (x: Array) => {
-    let h = x;
-    layers.forEach(({ w, b }, k) => {
-      h = jnp.add(jnp.matmul(w, h), b);
-      if (k < layers.length - 1) h = jnp.tanh(h);
-    });
-    return h;
-  };
+  const mlp = perExampleMlp(layers);
   const cpus = twoCpuDevices();
   const shards = cpus.length;
   const xs = jnp.array(values(batch * sizes[0], 3)).reshape([batch, sizes[0]]);

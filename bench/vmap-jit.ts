@@ -4,7 +4,7 @@
  * a per-example loop by far. Both executors; every timing waits for the device (blockUntilReady), and results are freed once ready (settle).
  */
 import { blockUntilReady, defaultDevice, jit, jnp, vmap, type Array } from "../engine/index.js";
-import { median, medianPair, settle, type Row } from "./common.js";
+import { median, medianPair, settle, perExampleMlp, type Row } from "./common.js";
 
 /** A deterministic matrix with entries in [-scale, scale). */
 function matrix(rows: number, cols: number, seed: number, scale: number): Array {
@@ -64,14 +64,7 @@ async function mlpRows(device: "cpu" | "webgpu"): Promise<Row[]> {
   const loopCount = Math.min(256, batch);
   const xs = matrix(batch, 784, 3, 1);
   // One example: x (784,) -> logits (10,), tanh between layers.
-  const mlp = (x: Array) => {
-    let h = x;
-    layers.forEach(({ w, b }, k) => {
-      h = jnp.add(jnp.matmul(w, h), b);
-      if (k < layers.length - 1) h = jnp.tanh(h);
-    });
-    return h;
-  };
+  const mlp = perExampleMlp(layers);
   // The same network written for a batch (B, 784) -> (B, 10).
   const mlpBatched = (b: Array) => {
     let h = b;
