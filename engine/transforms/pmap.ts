@@ -24,7 +24,7 @@ import { asArray } from "../numpy/array-like.js";
 import { formatShape } from "../shape.js";
 import { flatten, unflatten, type PyTree, type TreeDef } from "../tree.js";
 import { PmapProgram } from "./pmap-program.js";
-import { axesForLeaves, normalizeAxis, vmap, type AxisSpec } from "./vmap.js";
+import { axesForLeaves, mapOptions, mappedLeaves, normalizeAxis, vmap, type AxisSpec } from "./vmap.js";
 
 export interface PmapOptions {
   inAxes?: AxisSpec;
@@ -62,12 +62,7 @@ export function pmap<A extends unknown[], R>(
   f: (...args: A) => R,
   options: PmapOptions | AxisSpec = {},
 ): (...args: A) => R {
-  const opts: PmapOptions =
-    options === null || typeof options === "number" || Array.isArray(options)
-      ? { inAxes: options as AxisSpec }
-      : (options as PmapOptions);
-  const inAxesSpec = opts.inAxes === undefined ? 0 : opts.inAxes;
-  const outAxesSpec = opts.outAxes === undefined ? 0 : opts.outAxes;
+  const { opts, inAxes: inAxesSpec, outAxes: outAxesSpec } = mapOptions<PmapOptions>(options);
   const axisName = opts.axisName ?? `__pmap_axis_${anonymousAxes++}`;
   const cache = new Map<string, CacheEntry>();
 
@@ -75,29 +70,9 @@ export function pmap<A extends unknown[], R>(
     if (findMain((m) => m.globalData instanceof PmapAxisBuilder))
       throw new Error("pmap: nested pmap is not supported (map the inner axis with vmap instead)");
     const [leaves, inTree] = flatten<unknown>(args);
-    const spec =
-      Array.isArray(inAxesSpec) && inAxesSpec.length !== args.length && args.length === 1
-        ? [inAxesSpec]
-        : inAxesSpec;
-    const axes = axesForLeaves(spec as AxisSpec, inTree, "args", "in_axes", "pmap");
-    const mapped = leaves.flatMap((leaf, i) => {
-      const { axis, path } = axes[i];
-      if (axis === null) return [];
-      if (!(leaf instanceof Tracer))
-        throw new TypeError(
-          `pmap: ${path} is mapped (in_axes ${axis}) but is a ${typeof leaf}, not an array`,
-        );
-      const a = normalizeAxis(axis, leaf.ndim, `${path} of shape ${formatShape(leaf.shape)}`, "pmap");
-      return [{ i, path, leaf, axis: a, size: leaf.shape[a] }];
-    });
+    const mapped = mappedLeaves(args, leaves, inTree, inAxesSpec, "pmap");
     if (mapped.length === 0)
       throw new TypeError("pmap must have at least one non-null value in inAxes (a mapped argument)");
-    if (new Set(mapped.map((m) => m.size)).size > 1) {
-      const lines = mapped.map(
-        (m) => `  * axis ${m.axis} of ${m.path} of type ${m.leaf.aval.strShort()} has size ${m.size}`,
-      );
-      throw new RangeError(`pmap got inconsistent sizes for array axes to be mapped:\n${lines.join("\n")}`);
-    }
     const size = mapped[0].size;
     const devs = devicesFor(size, mapped[0], opts.devices);
 

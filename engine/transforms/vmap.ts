@@ -75,6 +75,68 @@ export function normalizeAxis(axis: number, rank: number, where: string, transfo
   return axis < 0 ? axis + rank : axis;
 }
 
+/** The options of a mapping transform, from the object or the short form (`vmap(f, inAxes)`). */
+export function mapOptions<O extends { inAxes?: AxisSpec; outAxes?: AxisSpec }>(
+  options: O | AxisSpec,
+): { opts: O; inAxes: AxisSpec; outAxes: AxisSpec } {
+  const opts =
+    options === null || typeof options === "number" || Array.isArray(options)
+      ? ({ inAxes: options as AxisSpec } as O)
+      : (options as O);
+  return {
+    opts,
+    inAxes: opts.inAxes === undefined ? 0 : opts.inAxes,
+    outAxes: opts.outAxes === undefined ? 0 : opts.outAxes,
+  };
+}
+
+/** An argument leaf mapped by inAxes: its index among the leaves, path, (normalised) axis and size. */
+export interface MappedLeaf {
+  i: number;
+  path: string;
+  leaf: Tracer;
+  axis: number;
+  size: number;
+}
+
+/**
+ * The leaves `inAxes` maps, checked: each is an array with the axis in range, and all mapped sizes
+ * agree (the error lists every mapped leaf, as JAX's does).
+ */
+export function mappedLeaves(
+  args: readonly unknown[],
+  leaves: readonly unknown[],
+  inTree: TreeDef,
+  inAxesSpec: AxisSpec,
+  transform: "vmap" | "pmap",
+): MappedLeaf[] {
+  // A list of inAxes is per argument; a single number or null applies to all of them.
+  const spec =
+    Array.isArray(inAxesSpec) && inAxesSpec.length !== args.length && args.length === 1
+      ? [inAxesSpec]
+      : inAxesSpec;
+  const axes = axesForLeaves(spec as AxisSpec, inTree, "args", "in_axes", transform);
+  const mapped = leaves.flatMap((leaf, i) => {
+    const { axis, path } = axes[i];
+    if (axis === null) return [];
+    if (!(leaf instanceof Tracer))
+      throw new TypeError(
+        `${transform}: ${path} is mapped (in_axes ${axis}) but is a ${typeof leaf}, not an array`,
+      );
+    const a = normalizeAxis(axis, leaf.ndim, `${path} of shape ${formatShape(leaf.shape)}`, transform);
+    return [{ i, path, leaf, axis: a, size: leaf.shape[a] }];
+  });
+  if (new Set(mapped.map((m) => m.size)).size > 1) {
+    const lines = mapped.map(
+      (m) => `  * axis ${m.axis} of ${m.path} of type ${m.leaf.aval.strShort()} has size ${m.size}`,
+    );
+    throw new RangeError(
+      `${transform} got inconsistent sizes for array axes to be mapped:\n${lines.join("\n")}`,
+    );
+  }
+  return mapped;
+}
+
 /** What a function made by vmap carries (non-enumerable) for tools such as `%jaxpr --compare`. */
 export const VMAP_INFO = Symbol.for("vmaplab.vmap");
 export interface VmapInfo {
@@ -87,44 +149,10 @@ export function vmap<A extends unknown[], R>(
   f: (...args: A) => R,
   options: VmapOptions | AxisSpec = {},
 ): (...args: A) => R {
-  const opts: VmapOptions =
-    options === null || typeof options === "number" || Array.isArray(options)
-      ? { inAxes: options as AxisSpec }
-      : (options as VmapOptions);
-  const inAxesSpec = opts.inAxes === undefined ? 0 : opts.inAxes;
-  const outAxesSpec = opts.outAxes === undefined ? 0 : opts.outAxes;
+  const { opts, inAxes: inAxesSpec, outAxes: outAxesSpec } = mapOptions<VmapOptions>(options);
   const batched = (...args: A): R => {
     const [leaves, inTree] = flatten<unknown>(args);
-    // A list of inAxes is per argument; a single number or null applies to all of them.
-    const spec =
-      Array.isArray(inAxesSpec) && inAxesSpec.length !== args.length && args.length === 1
-        ? [inAxesSpec]
-        : inAxesSpec;
-    const axes = axesForLeaves(spec as AxisSpec, inTree, "args", "in_axes");
-    // Axis size: every mapped leaf must agree; the error lists each of them, as JAX's does.
-    const mapped = leaves
-      .map((leaf, i) => ({ leaf, ...axes[i] }))
-      .filter((m) => m.axis !== null)
-      .map((m) => {
-        if (!(m.leaf instanceof Tracer)) {
-          throw new TypeError(
-            `vmap: ${m.path} is mapped (in_axes ${m.axis}) but is a ${typeof m.leaf}, not an array`,
-          );
-        }
-        const axis = normalizeAxis(
-          m.axis as number,
-          m.leaf.ndim,
-          `${m.path} of shape ${formatShape(m.leaf.shape)}`,
-        );
-        return { ...m, leaf: m.leaf, axis, size: m.leaf.shape[axis] };
-      });
-    const sizes = new Set(mapped.map((m) => m.size));
-    if (sizes.size > 1) {
-      const lines = mapped.map(
-        (m) => `  * axis ${m.axis} of ${m.path} of type ${m.leaf.aval.strShort()} has size ${m.size}`,
-      );
-      throw new RangeError(`vmap got inconsistent sizes for array axes to be mapped:\n${lines.join("\n")}`);
-    }
+    const mapped = mappedLeaves(args, leaves, inTree, inAxesSpec, "vmap");
     const axisSize = mapped.length ? mapped[0].size : opts.axisSize;
     if (axisSize === undefined) {
       throw new TypeError("vmap must have at least one non-null value in inAxes, or be given axisSize");
@@ -136,9 +164,9 @@ export function vmap<A extends unknown[], R>(
     }
     return withNewMain(BatchTrace, { axisSize, axisName: opts.axisName }, (main) => {
       const trace = new BatchTrace(main);
-      const byPath = new Map(mapped.map((m) => [m.path, m.axis]));
+      const byIndex = new Map(mapped.map((m) => [m.i, m.axis]));
       const inputs = leaves.map((leaf, i) => {
-        const axis = byPath.get(axes[i].path);
+        const axis = byIndex.get(i);
         return axis === undefined ? leaf : new BatchTracer(trace, leaf as Tracer, axis);
       });
       const result = f(...(unflatten(inTree, inputs as never[]) as unknown as A));
