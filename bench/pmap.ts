@@ -1,11 +1,13 @@
 /**
  * pmap over two CPU devices against vmap on one (issue 10), on the MLP workload of issue 6
  * (784-512-512-10 tanh, batch 4096): `pmap(vmap(mlp))` over 2 shards of 2048 examples against
- * `jit(vmap(mlp))` over all 4096, and against `jit(vmap(mlp))` called once per shard (what pmap's
- * own overhead costs: slicing, stacking). Every timing waits for the device.
+ * `jit(vmap(mlp))` over all 4096, and against `jit(vmap(mlp))` called once per shard, one after
+ * another (what running the shards side by side gains). Also a small MLP (128-128-128-10, batch
+ * 512) whose kernels are below the pool's split thresholds: under vmap each runs on one thread, under
+ * pmap the two shards' programs run on both. Every timing waits for the device.
  */
 import { blockUntilReady, defaultDevice, devices, jit, jnp, pmap, vmap } from "../engine/index.js";
-import { median, perExampleMlp, type Row } from "./common.js";
+import { median, medianPair, perExampleMlp, settle, type Row } from "./common.js";
 import { SIZES, values } from "./peers/workloads.js";
 
 function row(workload: string, variant: string, baseline: string, ms: number, baseMs: number): Row {
@@ -26,7 +28,14 @@ function twoCpuDevices() {
 
 export async function pmapRows(): Promise<Row[]> {
   defaultDevice("cpu");
-  const { sizes, batch } = SIZES.mlp;
+  return [
+    ...(await mlpRows(SIZES.mlp.sizes, SIZES.mlp.batch)),
+    // Kernels below the pool's split thresholds: one thread each under vmap, side by side under pmap.
+    ...(await mlpRows([128, 128, 128, 10], 512)),
+  ];
+}
+
+async function mlpRows(sizes: readonly number[], batch: number): Promise<Row[]> {
   const layers = sizes.slice(1).map((out, k) => ({
     w: jnp.array(values(out * sizes[k], 10 + k, 1 / Math.sqrt(sizes[k]))).reshape([out, sizes[k]]),
     b: jnp.array(values(out, 20 + k, 0.1)),
@@ -34,6 +43,7 @@ export async function pmapRows(): Promise<Row[]> {
   const mlp = perExampleMlp(layers);
   const cpus = twoCpuDevices();
   const shards = cpus.length;
+  const last = sizes[sizes.length - 1];
   const xs = jnp.array(values(batch * sizes[0], 3)).reshape([batch, sizes[0]]);
   const sharded = xs.reshape([shards, batch / shards, sizes[0]]);
   const pieces = [...sharded];
@@ -42,15 +52,20 @@ export async function pmapRows(): Promise<Row[]> {
   const vmapped = jit(vmap(mlp));
   const pmapped = pmap(vmap(mlp), { devices: cpus });
   // Same values both ways (checked once, outside the timings).
-  const a = await pmapped(sharded).reshape([batch, sizes[3]]).data();
+  const a = await pmapped(sharded).reshape([batch, last]).data();
   const b = await vmapped(xs).data();
   const maxDiff = Float32Array.from(a).reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
   if (!(maxDiff < 1e-3)) throw new Error(`bench pmap: pmap and vmap disagree by ${maxDiff}`);
 
-  const pmapMs = await median(async () => void (await blockUntilReady(pmapped(sharded))), 5);
-  const vmapMs = await median(async () => void (await blockUntilReady(vmapped(xs))), 5);
-  const perShardMs = await median(async () => void (await blockUntilReady(pieces.map((p) => vmapped(p)))), 5);
-  const workload = `MLP 784-512-512-10 tanh, batch ${batch} = ${shards} shards of ${batch / shards} (cpu)`;
+  // Alternately, each result freed once ready (as the other suites do).
+  const repeats = batch >= 4096 ? 7 : 31;
+  const [pmapMs, vmapMs] = await medianPair(
+    () => settle(pmapped(sharded)),
+    () => settle(vmapped(xs)),
+    repeats,
+  );
+  const perShardMs = await median(() => settle(pieces.map((p) => vmapped(p))), repeats);
+  const workload = `MLP ${sizes.join("-")} tanh, batch ${batch} = ${shards} shards of ${batch / shards} (cpu)`;
   return [
     row(
       workload,

@@ -24,6 +24,7 @@ import {
   type Array as JaxArray,
 } from "../engine/index.js";
 import { assertAllClose } from "./helpers/allclose.js";
+import type { WasmDevice } from "../engine/backend/wasm/wasm-device.js";
 
 type Nested = number | boolean | Nested[];
 
@@ -157,6 +158,77 @@ describe("pmap on two CPU devices", () => {
     const xs = () => jnp.array(data([2, 300, 96], 6));
     const layer = (x: JaxArray) => jnp.tanh(jnp.dot(W(), x).mul(0.1));
     await compare(vmap(layer), () => [xs()]);
+  });
+
+  it("runs the shards' programs side by side on the pool's threads", async () => {
+    const cpu = defaultDevice() as WasmDevice;
+    const count = () => cpu.stats.concurrentShards;
+    // Shard 1 runs on a worker thread: its rows are right only if the worker ran its calls.
+    const W = () => jnp.array(data([48, 64], 15));
+    const xs = () => jnp.array(data([2, 200, 64], 16));
+    const mlp = (x: JaxArray) => jnp.tanh(jnp.dot(x, W().T)).sum(1);
+    let before = count();
+    await compare(mlp, () => [xs()]);
+    assert.ok(count() > before, "the MLP's shards ran concurrently");
+    // Steps without a wasm kernel (cumsum, gather, sort) run as host steps between the threads' runs.
+    before = count();
+    await compare(
+      (x: JaxArray) =>
+        jnp.take(jnp.sort(jnp.cumsum(x.mul(2), 1), 1), jnp.array([2, 0], { dtype: "int32" }), 0),
+      () => [jnp.array(data([2, 3, 5], 17))],
+    );
+    assert.ok(count() > before, "programs with host steps ran concurrently too");
+    // Collectives cut the program: each piece runs concurrently, the shards meet in between.
+    before = count();
+    await compare(
+      (x: JaxArray) => jnp.exp(x.sub(lax.pmax(x, "i"))).div(lax.psum(jnp.exp(x.sub(lax.pmax(x, "i"))), "i")),
+      () => [jnp.array(data([2, 7], 18))],
+      { axisName: "i" },
+    );
+    assert.ok(count() >= before + 2, "each piece between collectives ran concurrently");
+  });
+
+  it("runs more shards than threads, and falls back to one by one where it must", async () => {
+    const cpu = defaultDevice() as WasmDevice;
+    process.env.VMAPLAB_CPU_DEVICES = "5";
+    try {
+      // 5 shards on the pool's threads (each thread takes every t-th shard).
+      await compare(
+        (x: JaxArray) => jnp.tanh(x.mul(x).sum()).add(x),
+        () => [jnp.array(data([5, 33], 19))],
+      );
+    } finally {
+      process.env.VMAPLAB_CPU_DEVICES = "2";
+    }
+    // sin beyond the vector range reduction: the recorded run is dropped and redone exactly.
+    const big = [
+      [1e6, -3e5, 0.5],
+      [7e4, 2.5, -1e7],
+    ];
+    const got = (await pmap((x: JaxArray) => jnp.sin(x))(jnp.array(big)).tolist()) as number[][];
+    assertAllClose(
+      got,
+      big.map((r) => r.map((v) => Math.fround(Math.sin(Math.fround(v))))),
+      { rtol: 1e-5, atol: 1e-6 },
+    );
+    // A cond decided per shard at run time cannot be recorded: the shards run one by one.
+    const before = cpu.stats.concurrentShards;
+    await compare(
+      (x: JaxArray) =>
+        lax.cond(
+          x.sum().gt(0),
+          (y: JaxArray) => y.mul(2),
+          (y: JaxArray) => y.sub(1),
+          x,
+        ),
+      () => [
+        jnp.array([
+          [1, 2],
+          [-3, -4],
+        ]),
+      ],
+    );
+    assert.equal(cpu.stats.concurrentShards, before);
   });
 
   it("maps reductions", async () => {

@@ -2,6 +2,7 @@
 import type { ShapedArray } from "../core/aval.js";
 import type { ParamsOf, Primitive } from "../core/primitive.js";
 import type { Executable } from "../core/executable.js";
+import type { ConcreteArray } from "../core/concrete-array.js";
 import type { Jaxpr } from "../core/jaxpr.js";
 import type { TypedArray } from "../dtype.js";
 
@@ -39,6 +40,12 @@ export interface Device {
    * does; devices without a compiler leave it out and get the equation-by-equation interpreter.
    */
   compile?(jaxpr: Jaxpr): Executable | undefined;
+  /**
+   * pmap: runs one compiled program per shard (`shardInputs[k]` are shard k's inputs) side by side,
+   * when the device can (the CPU executor's worker threads); undefined means the caller runs them
+   * one after another.
+   */
+  runShards?(exe: Executable, shardInputs: ConcreteArray[][]): ConcreteArray[][] | undefined;
   /** Resolves when all work submitted so far has finished. */
   synchronize(): Promise<void>;
   /**

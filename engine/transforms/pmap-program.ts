@@ -1,6 +1,7 @@
 /**
  * What `pmap` runs: the per-shard jaxpr cut at its collectives over the pmap axis. Each piece between
- * two collectives is compiled once for the executor (as `jit` compiles) and run for every shard; a
+ * two collectives is compiled once for the executor (as `jit` compiles) and run for every shard (side
+ * by side on the CPU executor's threads, `Device.runShards`); a
  * collective is a cross-shard step: the shards' values are combined (psum/pmax/pmin: reduced,
  * all_gather: stacked, axis_index: each shard's own index) and handed back to every shard.
  */
@@ -138,14 +139,16 @@ export class PmapProgram {
       a instanceof Literal ? literal(a) : env.get(a)!;
     for (const stage of this.stages) {
       if (stage.kind === "segment") {
-        // Shards one after another: each program's large kernels use the executor's whole pool.
-        for (const env of envs) {
-          const outs = stage.exe.run(stage.ins.map((v) => env.get(v)!));
+        // Side by side on the executor's threads when it can; else one after another, each
+        // program's large kernels using the executor's whole pool.
+        const ins = envs.map((env) => stage.ins.map((v) => env.get(v)!));
+        const outs = executor.runShards?.(stage.exe, ins) ?? ins.map((xs) => stage.exe.run(xs));
+        envs.forEach((env, s) =>
           stage.outs.forEach((v, k) => {
-            env.set(v, outs[k]);
-            created.add(outs[k]);
-          });
-        }
+            env.set(v, outs[s][k]);
+            created.add(outs[s][k]);
+          }),
+        );
         continue;
       }
       const { eqn } = stage;

@@ -23,6 +23,8 @@ export class Heap {
   private top = 64;
   private readonly free = new Map<number, number[]>();
   private live = 0;
+  /** Releases put off until `releaseHeld` (while recorded work that may read them is pending). */
+  private held: [number, number][] | undefined;
 
   constructor(
     readonly maxPages: number,
@@ -52,11 +54,30 @@ export class Heap {
   }
 
   release(ptr: number, bytes: number): void {
+    if (this.held) {
+      this.held.push([ptr, bytes]);
+      return;
+    }
     const cls = sizeClass(bytes);
     this.live -= cls;
     let list = this.free.get(cls);
     if (!list) this.free.set(cls, (list = []));
     list.push(ptr);
+  }
+
+  /**
+   * From now until `releaseHeld`, released blocks are not reused: recorded shard programs run later,
+   * side by side, and a block one shard freed at recording time may still be read when they run.
+   */
+  hold(): void {
+    this.held ??= [];
+  }
+
+  /** Releases the blocks held since `hold` and ends holding. */
+  releaseHeld(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const [ptr, bytes] of held) this.release(ptr, bytes);
   }
 
   /** Bytes handed out and not released, and the high-water mark of the heap. */

@@ -10,3 +10,9 @@ export function slotBase(w: number): number {
 }
 /** The job that makes a worker take the next module from its port (function index -2). */
 export const LOAD_MODULE = "\u0000load";
+/**
+ * The job that makes a worker run a list of recorded kernel calls (function index -3); its two
+ * arguments are the list's address and length in words on the heap (shard-recording.ts encodeCalls).
+ * The worker leaves 1 in its result word if any call returned nonzero.
+ */
+export const RUN_CALLS = "\u0000calls";

@@ -7,7 +7,7 @@
 import { availableParallelism } from "node:os";
 import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
 import type { WasmMemory, WasmModule } from "./wasm-api.js";
-import { CTRL, LOAD_MODULE, MAX_ARGS, RESULT, SLOT_WORDS, slotBase } from "./pool-protocol.js";
+import { CTRL, LOAD_MODULE, MAX_ARGS, RESULT, RUN_CALLS, SLOT_WORDS, slotBase } from "./pool-protocol.js";
 
 export class WorkerPool {
   private readonly workers: Worker[] = [];
@@ -62,10 +62,17 @@ export class WorkerPool {
     );
   }
 
+  /** A kernel's function index in the workers (`prefix:name` for a loaded program's kernels). */
+  indexOf(fn: string): number {
+    const k = this.index.get(fn);
+    if (k === undefined) throw new Error(`wasm worker pool: no kernel '${fn}' is loaded`);
+    return k;
+  }
+
   /**
    * Runs `jobs[w]` (a function and its arguments) on thread w, job 0 on the calling thread via
    * `local`; returns when all are done, with each job's return value (0 for none). Fewer jobs than
-   * threads leaves the rest idle.
+   * threads, or a job named "", leaves a thread idle.
    */
   run(
     jobs: { fn: string; args: number[] }[],
@@ -77,7 +84,14 @@ export class WorkerPool {
       const base = slotBase(w);
       const job = jobs[w];
       if (job && job.args.length > MAX_ARGS) throw new Error("wasm worker pool: too many arguments");
-      ctrl[base] = !job ? -1 : job.fn === LOAD_MODULE ? -2 : (this.index.get(job.fn) ?? -1);
+      ctrl[base] =
+        !job || job.fn === ""
+          ? -1
+          : job.fn === LOAD_MODULE
+            ? -2
+            : job.fn === RUN_CALLS
+              ? -3
+              : this.indexOf(job.fn);
       if (job) {
         ctrl[base + 1] = job.args.length;
         ctrl.set(job.args, base + 2);

@@ -27,6 +27,9 @@ import {
 } from "./kernels.js";
 import { GEMM } from "./matmul-kernel.js";
 import { WorkerPool } from "./pool.js";
+import { Recording } from "./shard-recording.js";
+import { runShardsConcurrently } from "./concurrent-shards.js";
+import type { ConcreteArray } from "../../core/concrete-array.js";
 import { wasmApi, type WasmModule } from "./wasm-api.js";
 
 /** 2 GiB of address space at most (32768 pages of 64 KiB); committed only as the heap grows. */
@@ -47,6 +50,14 @@ export class WasmBuffer implements DeviceBuffer {
 }
 
 export type Kernel = (...args: number[]) => number | undefined;
+
+/** A compiled program's kernels: another module over the same memory, loaded into the pool as `prefix:`. */
+export interface ProgramKernels {
+  kernels: Record<string, Kernel>;
+  module: WasmModule;
+  prefix: string;
+  names: string[];
+}
 
 const BINARY_PRIMS: Partial<Record<Primitive, BinaryOp>> = {
   [Primitive.Add]: "add",
@@ -79,6 +90,8 @@ export interface WasmStats {
   simd: number;
   fallback: number;
   parallel: number;
+  /** Program runs of pmap shards that ran side by side on the pool's threads. */
+  concurrentShards: number;
 }
 
 let sharedModule: WasmModule | undefined;
@@ -100,12 +113,14 @@ export function compileOptimized(bytes: Uint8Array): WasmModule {
 export class WasmDevice implements Device {
   readonly kind = "cpu";
   readonly heap: Heap;
-  readonly stats: WasmStats = { simd: 0, fallback: 0, parallel: 0 };
+  readonly stats: WasmStats = { simd: 0, fallback: 0, parallel: 0, concurrentShards: 0 };
   private readonly module: WasmModule;
   private readonly kernels: Record<string, Kernel>;
   private readonly names: string[];
   private pool: WorkerPool | undefined;
   private poolFailed = false;
+  /** While set, kernel calls are recorded instead of run (shard-recording.ts). */
+  private recording: Recording | undefined;
 
   constructor(
     readonly id = "wasm:0",
@@ -135,12 +150,17 @@ export class WasmDevice implements Device {
 
   upload(host: TypedArray): DeviceBuffer {
     const b = this.allocBuffer(host.byteLength);
+    this.write(b, host);
+    return b;
+  }
+
+  /** Copies host values into a buffer. */
+  private write(b: WasmBuffer, host: TypedArray): void {
     // Buffer.copy is a memcpy; TypedArray.set into shared memory copies element by element in V8.
     if (host.byteLength > 0)
       Buffer.from(host.buffer, host.byteOffset, host.byteLength).copy(
         Buffer.from(this.heap.buffer, b.ptr, host.byteLength),
       );
-    return b;
   }
 
   execute<P extends Primitive>(
@@ -157,13 +177,54 @@ export class WasmDevice implements Device {
       return fast;
     }
     this.stats.fallback++;
-    const outs = kernelRulesOf(prim).cpu(
-      ins.map((b, k) => this.view(b, inAvals[k])),
-      inAvals,
-      outAvals,
-      params,
-    );
-    return outs.map((a) => this.upload(a));
+    const reference = () =>
+      kernelRulesOf(prim).cpu(
+        ins.map((b, k) => this.view(b, inAvals[k])),
+        inAvals,
+        outAvals,
+        params,
+      );
+    if (this.recording) {
+      // A JS step between recorded kernel calls: its outputs exist now, its values when it runs.
+      const outs = outAvals.map((a) => this.alloc(a));
+      this.recording.host(() => reference().forEach((a, k) => this.write(outs[k], a)));
+      return outs;
+    }
+    return reference().map((a) => this.upload(a));
+  }
+
+  /** pmap's shards side by side on the pool's threads, when the program allows (concurrent-shards.ts). */
+  runShards(exe: Executable, shardInputs: ConcreteArray[][]): ConcreteArray[][] | undefined {
+    return runShardsConcurrently(this, exe, shardInputs);
+  }
+
+  /**
+   * Runs `work` with every kernel call recorded instead of run, and no worker threads: the calls
+   * run later through the returned recording (pmap's concurrent shards).
+   */
+  record<T>(work: () => T): { result: T; recording: Recording } {
+    if (this.recording) throw new Error(`${this.id}: already recording`);
+    const recording = new Recording();
+    this.recording = recording;
+    try {
+      return { result: work(), recording };
+    } finally {
+      this.recording = undefined;
+    }
+  }
+
+  get isRecording(): boolean {
+    return this.recording !== undefined;
+  }
+
+  /** Calls a kernel on this thread, or records the call while recording (then returns 0). */
+  invoke(fn: string, args: number[], program?: ProgramKernels): number {
+    const kernel = (program?.kernels ?? this.kernels)[fn];
+    if (this.recording) {
+      this.recording.call({ fn: program ? `${program.prefix}:${fn}` : fn, kernel, args, program });
+      return 0;
+    }
+    return kernel(...args) ?? 0;
   }
 
   /** Fused wasm kernels for the jaxpr's elementwise chains (compiler/), other equations as eager. */
@@ -248,6 +309,8 @@ export class WasmDevice implements Device {
   }
 
   workerPool(): WorkerPool | undefined {
+    // Recorded calls are whole-range calls, each run later on one thread.
+    if (this.recording) return undefined;
     if (this.pool || this.poolFailed) return this.pool;
     const threads = this.threads ?? undefined;
     if (threads === 1) return undefined;
@@ -274,13 +337,13 @@ export class WasmDevice implements Device {
     threshold: number,
     call: (start: number, count: number) => [string, number[]],
     /** Another module's kernels (a compiled program's), loaded into the pool under `prefix:`. */
-    program?: { kernels: Record<string, Kernel>; module: WasmModule; prefix: string; names: string[] },
+    program?: ProgramKernels,
   ): boolean {
     const kernels = program?.kernels ?? this.kernels;
     const pool = work >= threshold ? this.workerPool() : undefined;
     if (!pool) {
       const [fn, args] = call(0, n);
-      return (kernels[fn](...args) ?? 0) !== 0;
+      return this.invoke(fn, args, program) !== 0;
     }
     if (program) {
       pool.load(program.module, program.prefix, program.names);
@@ -429,7 +492,7 @@ export class WasmDevice implements Device {
       this.kernels[fn](scratch, y.ptr, 1, t);
       this.heap.release(scratch, 4 * t);
     } else {
-      this.kernels[fn](x.ptr, y.ptr, rows, n);
+      this.invoke(fn, [x.ptr, y.ptr, rows, n]);
     }
     return [y];
   }
@@ -532,8 +595,8 @@ export class WasmDevice implements Device {
         }));
         pool.run(jobs, local);
       } else {
-        this.kernels.gemm_pack(...pack(0, 1));
-        this.kernels.gemm_compute(pa, pb, c, N, M, N, K, 0, panelsA * mr, 0, panelsB * nr, scratch);
+        this.invoke("gemm_pack", pack(0, 1));
+        this.invoke("gemm_compute", [pa, pb, c, N, M, N, K, 0, panelsA * mr, 0, panelsB * nr, scratch]);
       }
     }
     this.heap.release(pa, paBytes);

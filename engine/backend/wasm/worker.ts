@@ -37,6 +37,21 @@ for (;;) {
     } catch {
       Atomics.store(ctrl, CTRL.error, 1);
     }
+  } else if (fn === -3) {
+    // Recorded kernel calls (pool-protocol.ts RUN_CALLS): [index, count, ...args] per call.
+    try {
+      const [ptr, length] = ctrl.subarray(base + 2, base + 4);
+      const words = new Int32Array(memory.buffer, ptr, length);
+      let flagged = 0;
+      for (let i = 0; i < length;) {
+        const n = words[i + 1];
+        if ((fns[words[i]](...words.subarray(i + 2, i + 2 + n)) ?? 0) !== 0) flagged = 1;
+        i += 2 + n;
+      }
+      ctrl[base + RESULT] = flagged;
+    } catch {
+      Atomics.store(ctrl, CTRL.error, 1);
+    }
   } else if (fn >= 0) {
     try {
       const r = fns[fn](...Array.from(ctrl.subarray(base + 2, base + 2 + ctrl[base + 1])));

@@ -28,6 +28,7 @@ import {
   SPLIT_ELEMENTS,
   compileOptimized,
   type Kernel,
+  type ProgramKernels,
   type WasmBuffer,
   type WasmDevice,
 } from "../wasm-device.js";
@@ -70,13 +71,6 @@ interface Slot {
   keep: boolean;
 }
 
-interface Program {
-  module: WasmModule;
-  prefix: string;
-  names: string[];
-  kernels: Record<string, Kernel>;
-}
-
 /** Compiled modules by their bytes (the same program jitted twice compiles once). */
 const modules = new Map<string, { module: WasmModule; prefix: string }>();
 /** Instances per device (each device has its own memory). */
@@ -107,7 +101,7 @@ export function compileWasm(device: WasmDevice, jaxpr: Jaxpr): Executable {
 export class WasmExecutable implements Executable {
   readonly kernelCount: number;
   private readonly instrs: Instr[];
-  private readonly program: Program | undefined;
+  private readonly program: ProgramKernels | undefined;
   private readonly binders: Var[];
   private readonly literals = new Map<Literal, WasmBuffer>();
 
@@ -191,6 +185,14 @@ export class WasmExecutable implements Executable {
     for (const a of pj.outs) if (a instanceof Var) last.delete(a);
     for (const v of [...pj.constVars, ...pj.inBinders]) last.delete(v);
     for (const [v, k] of last) this.instrs[k].frees.push(v);
+  }
+
+  /**
+   * Whether a run can be recorded and replayed (pmap's concurrent shards): not when a higher-order
+   * step (cond, while, scan through its impl) decides what to run from values at run time.
+   */
+  get recordable(): boolean {
+    return !this.instrs.some((i) => i.kind === "call");
   }
 
   private upload(l: Literal): WasmBuffer {
@@ -329,6 +331,11 @@ export class WasmExecutable implements Executable {
     env: Map<Var, Slot>,
   ) {
     const { device } = this;
+    if (device.isRecording) {
+      // A recorded call covers the whole row on one thread: it writes the result itself.
+      device.invoke(k.name, [...ptrs, out.ptr, 0, 1, 0, k.inner], this.program);
+      return;
+    }
     const parts = device.heap.alloc(4096);
     let jobs = 0;
     const flagged = device.split(
@@ -393,6 +400,7 @@ export class WasmExecutable implements Executable {
   ): void {
     const { device } = this;
     const rules = rulesOf(eqn.primitive);
+    if (device.isRecording) throw new Error(`wasm executable: ${eqn.primitive} cannot be recorded`);
     if (!isHigherOrder(rules)) throw new Error(`${eqn.primitive} is not higher-order`);
     const temps: ConcreteArray[] = [];
     const args = eqn.inputs.map((a) => {
