@@ -211,15 +211,15 @@ describe("pmap on two CPU devices", () => {
       big.map((r) => r.map((v) => Math.fround(Math.sin(Math.fround(v))))),
       { rtol: 1e-5, atol: 1e-6 },
     );
-    // A cond decided per shard at run time cannot be recorded: the shards run one by one.
+    // cond, while and scan: host steps between the threads' runs, each shard deciding for itself.
     const before = cpu.stats.concurrentShards;
     await compare(
       (x: JaxArray) =>
         lax.cond(
           x.sum().gt(0),
           (y: JaxArray) => y.mul(2),
-          (y: JaxArray) => y.sub(1),
-          x,
+          (y: JaxArray) => jnp.exp(y).sub(1),
+          jnp.tanh(x),
         ),
       () => [
         jnp.array([
@@ -228,7 +228,20 @@ describe("pmap on two CPU devices", () => {
         ]),
       ],
     );
-    assert.equal(cpu.stats.concurrentShards, before);
+    await compare(
+      (x: JaxArray) =>
+        lax.whileLoop(
+          ([, n]: JaxArray[]) => n.lt(x.sum().abs().mul(3)),
+          ([y, n]: JaxArray[]) => [y.mul(1.5).add(0.25), n.add(1)],
+          [x.mul(2), jnp.array(0)],
+        ),
+      () => [jnp.array(data([2, 3], 20))],
+    );
+    await compare(
+      (x: JaxArray) => lax.scan((c: JaxArray, v: JaxArray) => [c.mul(0.5).add(v), jnp.sin(c)], x.sum(), x)[1],
+      () => [jnp.array(data([2, 6], 21))],
+    );
+    assert.ok(cpu.stats.concurrentShards >= before + 3, "cond, while and scan programs ran concurrently");
   });
 
   it("maps reductions", async () => {

@@ -6,11 +6,12 @@
  * step runs for every shard on the calling thread. Blocks freed while recording are held until the
  * runs end, so no shard's intermediates overlap another's.
  *
- * Not every program can go this way; the caller runs the shards one by one when this returns
- * undefined: programs with higher-order steps (cond, while, scan run through their impl, which
- * decides at run time), a pool of one thread, or a run where a sin/cos kernel met arguments beyond
- * its vector range reduction (then the exact fallback needs the sequential path, and the recorded
- * results are thrown away).
+ * Higher-order steps (cond, while, scan) are host steps as well: their impl runs between the
+ * threads' runs, for each shard in turn, its own kernels split over the whole pool as usual.
+ *
+ * The caller runs the shards one by one when this returns undefined: a pool of one thread, or a run
+ * where a sin/cos kernel met arguments beyond its vector range reduction (the exact fallback needs
+ * the sequential path; the recorded results are thrown away).
  */
 import type { ConcreteArray } from "../../core/concrete-array.js";
 import type { Executable } from "../../core/executable.js";
@@ -24,7 +25,7 @@ export function runShardsConcurrently(
   exe: Executable,
   shardInputs: ConcreteArray[][],
 ): ConcreteArray[][] | undefined {
-  if (!(exe instanceof WasmExecutable) || exe.device !== device || !exe.recordable) return undefined;
+  if (!(exe instanceof WasmExecutable) || exe.device !== device) return undefined;
   if (shardInputs.length < 2) return undefined;
   const pool = device.workerPool();
   if (!pool) return undefined;
@@ -33,9 +34,13 @@ export function runShardsConcurrently(
     const keep = new Set(shardInputs.flat());
     for (const x of new Set(results.flat())) if (!keep.has(x)) x.dispose();
   };
+  const recordings: Recording[] = [];
+  // Frees put off while recording (what the steps read), done once, however the run ends.
+  const finish = () => {
+    for (const r of recordings.splice(0)) for (const work of r.afterwards) work();
+  };
   device.heap.hold();
   try {
-    const recordings: Recording[] = [];
     for (const inputs of shardInputs) {
       const { result, recording } = device.record(() => exe.run(inputs));
       results.push(result);
@@ -55,8 +60,16 @@ export function runShardsConcurrently(
         recordings.filter((_, s) => s % t === w).flatMap((r) => r.runs[k]),
       );
       flagged = runOnThreads(device, perThread) || flagged;
-      if (k < runs - 1) for (const r of recordings) r.hostSteps[k]();
+      if (k === runs - 1) break;
+      // Host steps may allocate and free as usual: blocks held for the recordings stay out of reach.
+      device.heap.pauseHold();
+      try {
+        for (const r of recordings) r.hostSteps[k]();
+      } finally {
+        device.heap.resumeHold();
+      }
     }
+    finish();
     if (flagged) {
       dispose();
       return undefined;
@@ -64,6 +77,7 @@ export function runShardsConcurrently(
     device.stats.concurrentShards++;
     return results;
   } catch (e) {
+    finish();
     dispose();
     throw e;
   } finally {

@@ -25,6 +25,7 @@ export class Heap {
   private live = 0;
   /** Releases put off until `releaseHeld` (while recorded work that may read them is pending). */
   private held: [number, number][] | undefined;
+  private paused: [number, number][] | undefined;
 
   constructor(
     readonly maxPages: number,
@@ -71,6 +72,17 @@ export class Heap {
    */
   hold(): void {
     this.held ??= [];
+  }
+
+  /** Releases go to the free lists again for a while (the blocks held so far stay held). */
+  pauseHold(): void {
+    this.paused = this.held;
+    this.held = undefined;
+  }
+
+  resumeHold(): void {
+    this.held = this.paused;
+    this.paused = undefined;
   }
 
   /** Releases the blocks held since `hold` and ends holding. */

@@ -4,7 +4,8 @@
  * static) and each kernel call is kept with its arguments; the calls then run later, on any thread
  * of the pool, in order. Steps that are JS rather than wasm (the reference kernels of primitives
  * without a wasm kernel) are kept as host steps: they cut the calls into runs and execute on the
- * calling thread between them.
+ * calling thread between them. Higher-order steps (cond, while, scan) are host steps too: their impl
+ * runs then, on values the runs before them computed.
  */
 import type { Kernel, ProgramKernels } from "./wasm-device.js";
 
@@ -21,6 +22,8 @@ export class Recording {
   /** Runs of kernel calls; host step k runs after run k and before run k + 1. */
   readonly runs: RecordedCall[][] = [[]];
   readonly hostSteps: (() => void)[] = [];
+  /** Work put off until every run and host step is done (freeing what they read). */
+  readonly afterwards: (() => void)[] = [];
 
   call(c: RecordedCall): void {
     this.runs[this.runs.length - 1].push(c);

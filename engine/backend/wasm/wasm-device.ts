@@ -155,7 +155,7 @@ export class WasmDevice implements Device {
   }
 
   /** Copies host values into a buffer. */
-  private write(b: WasmBuffer, host: TypedArray): void {
+  write(b: WasmBuffer, host: TypedArray): void {
     // Buffer.copy is a memcpy; TypedArray.set into shared memory copies element by element in V8.
     if (host.byteLength > 0)
       Buffer.from(host.buffer, host.byteOffset, host.byteLength).copy(
@@ -187,7 +187,7 @@ export class WasmDevice implements Device {
     if (this.recording) {
       // A JS step between recorded kernel calls: its outputs exist now, its values when it runs.
       const outs = outAvals.map((a) => this.alloc(a));
-      this.recording.host(() => reference().forEach((a, k) => this.write(outs[k], a)));
+      this.recordHostStep(() => reference().forEach((a, k) => this.write(outs[k], a)));
       return outs;
     }
     return reference().map((a) => this.upload(a));
@@ -215,6 +215,17 @@ export class WasmDevice implements Device {
 
   get isRecording(): boolean {
     return this.recording !== undefined;
+  }
+
+  /** While recording: a step of JS to run in order between the recorded calls. */
+  recordHostStep(step: () => void): void {
+    this.recording!.host(step);
+  }
+
+  /** Runs `work` now, or, while recording, once the recorded program has run. */
+  afterRecordedRun(work: () => void): void {
+    if (this.recording) this.recording.afterwards.push(work);
+    else work();
   }
 
   /** Calls a kernel on this thread, or records the call while recording (then returns 0). */
@@ -262,6 +273,12 @@ export class WasmDevice implements Device {
       src.ptr + byteOffset + byteLength,
     );
     return b;
+  }
+
+  /** Copies one buffer's bytes into another on the heap (a memmove). */
+  copyInto(dst: WasmBuffer, src: WasmBuffer): void {
+    const n = Math.min(dst.bytes, src.bytes);
+    new Uint8Array(this.heap.buffer).copyWithin(dst.ptr, src.ptr, src.ptr + n);
   }
 
   release(buffer: DeviceBuffer): void {

@@ -187,14 +187,6 @@ export class WasmExecutable implements Executable {
     for (const [v, k] of last) this.instrs[k].frees.push(v);
   }
 
-  /**
-   * Whether a run can be recorded and replayed (pmap's concurrent shards): not when a higher-order
-   * step (cond, while, scan through its impl) decides what to run from values at run time.
-   */
-  get recordable(): boolean {
-    return !this.instrs.some((i) => i.kind === "call");
-  }
-
   private upload(l: Literal): WasmBuffer {
     const host = hostArray(l.aval.dtype, 1);
     host[0] = typeof l.value === "boolean" ? +l.value : l.value;
@@ -272,7 +264,8 @@ export class WasmExecutable implements Executable {
           );
           eqn.outBinders.forEach((v, k) => setSlot(v, { buf: outs[k] as WasmBuffer, keep: false }));
         } else this.call(ins.eqn, env, setSlot, bufOf);
-        for (const v of ins.frees) free(v);
+        // A recorded run's steps run later: what they read is freed once they have.
+        for (const v of ins.frees) device.afterRecordedRun(() => free(v));
       }
       const given = new Map<Var, ConcreteArray>();
       return plan.jaxpr.outs.map((a) => {
@@ -400,7 +393,6 @@ export class WasmExecutable implements Executable {
   ): void {
     const { device } = this;
     const rules = rulesOf(eqn.primitive);
-    if (device.isRecording) throw new Error(`wasm executable: ${eqn.primitive} cannot be recorded`);
     if (!isHigherOrder(rules)) throw new Error(`${eqn.primitive} is not higher-order`);
     const temps: ConcreteArray[] = [];
     const args = eqn.inputs.map((a) => {
@@ -420,7 +412,24 @@ export class WasmExecutable implements Executable {
       s.owner ??= new ConcreteArray(a.aval, device, s.buf);
       return s.owner;
     });
-    const outs = rules.impl(args, eqn.params as ParamsOf<Primitive>) as ConcreteArray[];
+    const impl = () => rules.impl(args, eqn.params as ParamsOf<Primitive>) as ConcreteArray[];
+    if (device.isRecording) {
+      // A host step of the recording: the impl runs once the recorded calls before it have, and
+      // its results are copied into buffers that exist now.
+      const bufs = eqn.outBinders.map((v) => device.alloc(v.aval));
+      eqn.outBinders.forEach((v, k) => setSlot(v, { buf: bufs[k], keep: false }));
+      device.recordHostStep(() => {
+        const outs = impl();
+        outs.forEach((x, k) => {
+          if (x.device === device) device.copyInto(bufs[k], device.own(x.buffer));
+          else device.write(bufs[k], x.peekHost()!);
+          if (!args.includes(x)) x.dispose();
+        });
+      });
+      device.afterRecordedRun(() => temps.forEach((t) => t.dispose()));
+      return;
+    }
+    const outs = impl();
     eqn.outBinders.forEach((v, k) => {
       let x = outs[k];
       if (x.device !== device) x = new ConcreteArray(x.aval, device, device.upload(x.peekHost()!));
