@@ -67,6 +67,38 @@ describe("webgpu-peers: batched submission", () => {
     assert.equal(await jnp.sum(b).item(), 102400);
   });
 
+  it("keeps an upload's values when its buffer was a pending kernel's output, and batches fresh uploads", async () => {
+    defaultDevice("webgpu");
+    const x = jnp.array([1, 2, 3, 4]);
+    await x.data();
+    // The kernel writing `a` is still pending when `a` goes back to the pool and the upload gets
+    // its buffer: the kernel must run before the write, not overwrite it.
+    const a = x.mul(2);
+    a.dispose();
+    const b = jnp.array([10, 20, 30, 40]);
+    // Read through a kernel: the array itself answers from its host copy.
+    assert.deepEqual(await b.add(1).tolist(), [11, 21, 31, 41]);
+    // Eager ops with scalar operands (an upload each, into fresh or long-pooled buffers) in a loop
+    // without awaits: every result its own.
+    const outs = [...new Float32Array(50).keys()].map((k) => x.mul(k).add(k / 2));
+    for (const k of [0, 1, 17, 49])
+      assert.deepEqual(
+        await outs[k].tolist(),
+        [1, 2, 3, 4].map((v) => v * k + k / 2),
+        `op ${k}`,
+      );
+  });
+
+  it("says when an array is larger than the adapter can bind", () => {
+    const limit = gpu.gpu.limits.maxStorageBufferBindingSize;
+    assert.throws(
+      () => gpu.allocate(limit + 4),
+      new RegExp(
+        `an array of ${limit + 4} bytes is larger than this adapter's maxStorageBufferBindingSize \\(${limit} bytes\\)`,
+      ),
+    );
+  });
+
   it("orders eager kernels, compiled runs and a host-driven loop as written", async () => {
     defaultDevice("webgpu");
     const step = jit((x: Array) => x.mul(3).sub(1));

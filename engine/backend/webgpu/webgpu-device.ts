@@ -91,6 +91,12 @@ export class WebGpuDevice implements Device {
   private pendingPipeline: GPUComputePipeline | undefined;
   private pendingGroup: GPUBindGroup | undefined;
   private static readonly MAX_PENDING_DISPATCHES = 256;
+  private static readonly SCOPED_ALLOCATION_BYTES = 1 << 20;
+  /** Submits of pending commands so far (`flushPending`). */
+  private submits = 0;
+  /** When each pooled buffer went back to the pool, counted in `submits`. */
+  private readonly pooledAt = new WeakMap<GPUBuffer, number>();
+  private readonly layouts = new WeakMap<GPUComputePipeline, GPUBindGroupLayout>();
 
   /** Whether work may join the pending pass: no host-driven step queued, and not inside one. */
   get canBatch(): boolean {
@@ -139,6 +145,14 @@ export class WebGpuDevice implements Device {
     this.pendingEncoder = this.pendingPass = undefined;
     this.pendingDispatches = 0;
     this.gpu.queue.submit([encoder.finish()]);
+    this.submits++;
+  }
+
+  /** A pipeline's bind group layout (Dawn makes a new object on every `getBindGroupLayout`). */
+  layoutOf(pipeline: GPUComputePipeline): GPUBindGroupLayout {
+    let layout = this.layouts.get(pipeline);
+    if (!layout) this.layouts.set(pipeline, (layout = pipeline.getBindGroupLayout(0)));
+    return layout;
   }
   // [end webgpu-peers]
 
@@ -227,8 +241,10 @@ export class WebGpuDevice implements Device {
     const buffer = this.allocate(deviceBytes(aval));
     // bool is one byte on the host and a u32 on the device.
     const words = aval.dtype === "bool" ? Uint32Array.from(host) : host;
-    // [webgpu-peers] writes happen on the queue timeline: pending readers of a reused buffer first
-    this.flushPending();
+    // [webgpu-peers] writes happen on the queue timeline, before commands not yet submitted: a buffer
+    // pooled since the last submit may still be used by those, so they go first. Fresh buffers and
+    // ones pooled before it need no submit (an eager op with a scalar operand stays in the batch).
+    if (this.pooledAt.get(buffer) === this.submits) this.flushPending();
     // [end webgpu-peers]
     if (words.byteLength > 0)
       this.gpu.queue.writeBuffer(buffer, 0, words.buffer, words.byteOffset, words.byteLength);
@@ -333,6 +349,7 @@ export class WebGpuDevice implements Device {
       return;
     }
     const list = this.pool.get(b.size) ?? [];
+    this.pooledAt.set(b, this.submits);
     list.push(b);
     this.pool.set(b.size, list);
     this.pooledBytes += b.size;
@@ -430,21 +447,32 @@ export class WebGpuDevice implements Device {
   allocate(bytes: number): GPUBuffer {
     if (this.lostError) throw this.lostError;
     const size = Math.ceil(bytes / 4) * 4;
+    const limit = this.gpu.limits.maxStorageBufferBindingSize;
+    if (size > limit)
+      throw new RangeError(
+        `${this.id}: an array of ${size} bytes is larger than this adapter's maxStorageBufferBindingSize ` +
+          `(${limit} bytes); split it, or put it on the cpu device`,
+      );
     const reused = this.pool.get(size)?.pop();
     if (reused) {
       this.pooledBytes -= size;
       return reused;
     }
-    this.gpu.pushErrorScope("out-of-memory");
+    // Large buffers get an error scope of their own, so running out of memory names the size; a
+    // small one's failure still surfaces (uncaptured errors become the next call's exception), and
+    // skips a scope's promise per allocation (eager ops on small arrays allocate at every call).
+    const scoped = size >= WebGpuDevice.SCOPED_ALLOCATION_BYTES;
+    if (scoped) this.gpu.pushErrorScope("out-of-memory");
     const b = this.gpu.createBuffer({ size, usage: USAGE_STORAGE | USAGE_COPY_SRC | USAGE_COPY_DST });
-    this.watch(
-      this.gpu.popErrorScope().then((e) => {
-        if (e)
-          this.fail(
-            new Error(`${this.id}: out of memory allocating a buffer of ${size} bytes: ${e.message}`),
-          );
-      }),
-    );
+    if (scoped)
+      this.watch(
+        this.gpu.popErrorScope().then((e) => {
+          if (e)
+            this.fail(
+              new Error(`${this.id}: out of memory allocating a buffer of ${size} bytes: ${e.message}`),
+            );
+        }),
+      );
     this.allocatedBytes += size;
     this.bufferCount++;
     return b;
@@ -520,7 +548,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     const x = Math.min(groups, MAX_WORKGROUPS_PER_DIM);
     const y = Math.ceil(groups / x);
     const bindGroup = this.gpu.createBindGroup({
-      layout: pipeline.getBindGroupLayout(0),
+      layout: this.layoutOf(pipeline),
       entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
     });
     // [webgpu-peers] eager kernels join the pending pass too

@@ -270,7 +270,7 @@ export class WebGpuExecutable implements Executable {
             const buffers = d.bindings.map((r) => bufferOf(r, scratch));
             if (!d.cache || d.cache.buffers.some((b, k) => b !== buffers[k])) {
               const group = gpu.createBindGroup({
-                layout: d.pipeline.getBindGroupLayout(0),
+                layout: device.layoutOf(d.pipeline),
                 entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
               });
               d.cache = { buffers, group };
