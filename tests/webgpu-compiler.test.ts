@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { defaultDevice, jnp, lax, makeJaxpr, releaseDevices, type Array } from "../engine/index.js";
 import { compileFor } from "../engine/core/executable.js";
+import type { WebGpuExecutable } from "../engine/backend/webgpu/compiler/executable.js";
 import type { ConcreteArray } from "../engine/core/concrete-array.js";
 import { Primitive } from "../engine/core/primitive.js";
 import { Jaxpr, JaxprEqn, Var } from "../engine/core/jaxpr.js";
@@ -224,6 +225,58 @@ describe("webgpu compiler: matmul", () => {
         [[], []],
       ]);
     await check(g, [{ shape: [3, 4, 5] }, { shape: [5, 3, 7] }]);
+  });
+
+  it("reads operands through textures (the lavapipe path) for any shape, layout and epilogue", async () => {
+    const saved = { tiling: gpu.limits.matmulTiling, min: gpu.limits.matmulTextureMinMacs };
+    gpu.limits.matmulTiling = "registers";
+    gpu.limits.matmulTextureMinMacs = 0;
+    try {
+      const mm = (x: Array, w: Array) => jnp.matmul(x, w);
+      const labels = (f: (...xs: Array[]) => Array, specs: number[][]) => {
+        defaultDevice("webgpu");
+        const args = specs.map((shape, k) => arrayOn("webgpu", shape, k + 1));
+        return (compileFor(gpu, makeJaxpr(f)(...args).jaxpr) as WebGpuExecutable).kernelLabels;
+      };
+      assert.ok(
+        labels(mm, [
+          [5, 7],
+          [7, 3],
+        ]).some((l) => l.includes("from textures")),
+      );
+      await check(mm, [{ shape: [65, 3] }, { shape: [3, 70] }]);
+      await check(mm, [{ shape: [5, 130] }, { shape: [130, 67] }]);
+      await check(mm, [{ shape: [1, 1] }, { shape: [1, 1] }]);
+      await check(mm, [{ shape: [3, 5, 17] }, { shape: [3, 17, 9] }]);
+      await check((x: Array) => jnp.matmul(x, x), [{ shape: [9, 9] }]);
+      const t = (x: Array, w: Array) =>
+        lax.dotGeneral(x, w, [
+          [[0], [1]],
+          [[], []],
+        ]);
+      await check(t, [{ shape: [19, 6] }, { shape: [11, 19] }]);
+      const g = (x: Array, w: Array) =>
+        lax.dotGeneral(x, w, [
+          [
+            [0, 2],
+            [1, 0],
+          ],
+          [[], []],
+        ]);
+      await check(g, [{ shape: [3, 4, 5] }, { shape: [5, 3, 7] }]);
+      const b = (x: Array, w: Array) =>
+        lax.dotGeneral(x, w, [
+          [[2], [0]],
+          [[1], [2]],
+        ]);
+      await check(b, [{ shape: [4, 3, 6] }, { shape: [6, 5, 3] }]);
+      // The epilogue reads an operand of the matmul too.
+      const e = (x: Array, w: Array, c: Array) => jnp.tanh(jnp.matmul(x, w).add(c)).mul(w.sum(0));
+      await check(e, [{ shape: [33, 40] }, { shape: [40, 21] }, { shape: [21] }]);
+    } finally {
+      gpu.limits.matmulTiling = saved.tiling;
+      gpu.limits.matmulTextureMinMacs = saved.min;
+    }
   });
 
   it("computes int32 and bool matmuls exactly", async () => {

@@ -175,6 +175,10 @@ export class WebGpuDevice implements Device {
       // and pay per workgroup: fewer, longer-lived invocations.
       matmulTiling: software ? "registers" : "workgroup",
       maxGridGroups: software ? 1024 : 16384,
+      // 2^23 (e.g. 256³) multiply-adds: from 2^21 (128³, or 512x64x128) the textures already won
+      // 1.5-2x on lavapipe, but their two copies would show in notebook 02's kernel count.
+      matmulTextureMinMacs: software ? 1 << 23 : Infinity,
+      maxTextureDimension2D: l.maxTextureDimension2D,
     };
     // Errors outside any error scope become the next call's exception instead of a console warning.
     gpu.onuncapturederror = (ev: GPUUncapturedErrorEvent) =>
@@ -602,6 +606,7 @@ export async function createWebGpuDevice(): Promise<{ device?: WebGpuDevice; rea
       maxComputeWorkgroupSizeY: al.maxComputeWorkgroupSizeY,
       maxStorageBufferBindingSize: al.maxStorageBufferBindingSize,
       maxBufferSize: al.maxBufferSize,
+      maxTextureDimension2D: al.maxTextureDimension2D,
     },
   });
   // [end webgpu-compiler]

@@ -18,6 +18,7 @@ import { rulesOf } from "../../../primitives/index.js";
 import { isHigherOrder } from "../../../primitives/rules.js";
 import { GpuBuffer, type WebGpuDevice } from "../webgpu-device.js";
 import { canInlineWgsl } from "./emit.js";
+import { TextureScratch } from "./dot-textures.js";
 import {
   Scratch,
   TooManyBindings,
@@ -35,7 +36,7 @@ interface DispatchInstr {
   pipeline: GPUComputePipeline;
   bindings: Ref[];
   /** Bind group of the last run, reused while the same buffers come back from the pool. */
-  cache?: { buffers: GPUBuffer[]; group: GPUBindGroup };
+  cache?: { buffers: (GPUBuffer | GPUTextureView)[]; group: GPUBindGroup };
 }
 
 interface Instr {
@@ -109,6 +110,8 @@ export class WebGpuExecutable implements Executable {
   private readonly literalArrays = new Map<Literal, ConcreteArrayT>();
   private readonly binders: Var[];
   private checkedRuns = 0;
+  /** Textures of the steps that read operands through textures, created at the first run. */
+  private readonly textures = new Map<TextureScratch, GPUTextureView>();
 
   constructor(
     readonly device: WebGpuDevice,
@@ -154,7 +157,9 @@ export class WebGpuExecutable implements Executable {
     this.instrs.forEach((ins, k) => {
       for (const v of ins.alloc) last.set(v, k);
       const reads = ins.call ? ins.call.inputs : ins.dispatches.flatMap((d) => d.bindings);
-      for (const r of reads) if (!(r instanceof Literal) && !(r instanceof Scratch)) last.set(r, k);
+      for (const r of reads)
+        if (!(r instanceof Literal) && !(r instanceof Scratch) && !(r instanceof TextureScratch))
+          last.set(r, k);
       if (ins.call) for (const v of ins.call.outBinders) last.set(v, k);
     });
     for (const a of plan.jaxpr.outs) if (!(a instanceof Literal)) last.delete(a);
@@ -215,9 +220,10 @@ export class WebGpuExecutable implements Executable {
         setSlot(this.binders[k], { buf: b, keep: true });
       }
     });
-    const bufferOf = (r: Ref, scratch: Map<Scratch, GPUBuffer>): GPUBuffer => {
+    const bufferOf = (r: Ref, scratch: Map<Scratch, GPUBuffer>): GPUBuffer | GPUTextureView => {
       if (r instanceof Literal) return device.own(this.literalArrays.get(r)!.buffer).buffer;
       if (r instanceof Scratch) return scratch.get(r)!;
+      if (r instanceof TextureScratch) return this.textureView(r);
       return env.get(r)!.buf;
     };
     const free = (v: Var) => {
@@ -271,7 +277,13 @@ export class WebGpuExecutable implements Executable {
             if (!d.cache || d.cache.buffers.some((b, k) => b !== buffers[k])) {
               const group = gpu.createBindGroup({
                 layout: device.layoutOf(d.pipeline),
-                entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+                entries: buffers.map((b, binding) => ({
+                  binding,
+                  resource:
+                    d.bindings[binding] instanceof TextureScratch
+                      ? (b as GPUTextureView)
+                      : { buffer: b as GPUBuffer },
+                })),
               });
               d.cache = { buffers, group };
             }
@@ -328,6 +340,24 @@ export class WebGpuExecutable implements Executable {
     } finally {
       if (scoped) this.popScopes();
     }
+  }
+
+  /**
+   * The texture of `t`, kept from run to run: each run's copy into it is queued after the previous
+   * run's reads of it, and its padding is rewritten (zeros) by every copy.
+   */
+  private textureView(t: TextureScratch): GPUTextureView {
+    let view = this.textures.get(t);
+    if (!view) {
+      const texture = this.device.gpu.createTexture({
+        size: [t.width, t.height],
+        format: "rgba32float",
+        usage: 0x08, // GPUTextureUsage.STORAGE_BINDING (the spec's value; no global in Node)
+      });
+      view = texture.createView();
+      this.textures.set(t, view);
+    }
+    return view;
   }
 
   private popScopes(): void {

@@ -14,12 +14,13 @@ import { kernelRulesOf } from "../../../primitives/index.js";
 import { stridesOf } from "../../../shape.js";
 import { HIGHEST, LOWEST, WGSL_HELPERS, wgslIsNan, wgslMinMax, wgslStorageType } from "../wgsl.js";
 import { Emitter, KernelContext, affineIndex } from "./emit.js";
+import { dotKernelsTextures, type TextureScratch } from "./dot-textures.js";
 
 /** A device buffer private to one step (partial results of a two-pass reduction). */
 export class Scratch {
   constructor(readonly bytes: number) {}
 }
-export type BufferRef = Var | Scratch;
+export type BufferRef = Var | Scratch | TextureScratch;
 
 export interface DispatchSpec {
   code: string;
@@ -45,6 +46,12 @@ export interface DeviceLimits {
    * pays per workgroup: 1024 groups of 64 copy 4M floats 7x faster than 65536 groups.
    */
   maxGridGroups: number;
+  /**
+   * From how many multiply-adds a matmul on the "registers" path reads its operands through storage
+   * textures (dot-textures.ts; Infinity: never). Below it, the two copies cost more than they save.
+   */
+  matmulTextureMinMacs: number;
+  maxTextureDimension2D: number;
 }
 
 /** Thrown when a fused kernel would bind more buffers than the device allows; the planner splits it. */
@@ -68,7 +75,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let i = gid.x + gid.y * nwg.x * ${wg}u;`;
 
 /** A 1-D kernel over n indices: each invocation handles i, i + stride, ... (grid-stride loop). */
-function gridStride(
+export function gridStride(
   n: number,
   limits: DeviceLimits,
 ): { head: string; tail: string; groups: [number, number, number] } {
@@ -85,7 +92,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   };
 }
 
-function checkBindings(ctx: KernelContext, outputs: number, root: Var, limits: DeviceLimits): void {
+export function checkBindings(ctx: KernelContext, outputs: number, root: Var, limits: DeviceLimits): void {
   if (ctx.leaves.length + outputs > limits.maxStorageBuffersPerShaderStage) throw new TooManyBindings(root);
 }
 
@@ -147,7 +154,7 @@ ${loop.tail}`;
 }
 
 /** `fn epi(i: u32, v: T) -> Tout`: the epilogue from the anchor's result to the root at index i. */
-function epilogue(ctx: KernelContext, anchorOut: Var, root: Var): string {
+export function epilogue(ctx: KernelContext, anchorOut: Var, root: Var): string {
   const em = new Emitter(ctx, root, { v: anchorOut, name: "v" });
   const value = em.value(root, "i");
   return ctx.fn(
@@ -439,7 +446,7 @@ ${pass2}\n`;
 }
 
 /** dot_general's operands as B x M x K and B x K x N through strided index arithmetic. */
-function dotGeometry(eqn: JaxprEqn) {
+export function dotGeometry(eqn: JaxprEqn) {
   const [lhs, rhs] = eqn.inputs.map((a) => a.aval);
   const [[lc, rc], [lb, rb]] = (eqn.params as ParamsOf<Primitive.DotGeneral>).dimension_numbers;
   const sl = stridesOf(lhs.shape);
@@ -822,10 +829,13 @@ export function stepKernels(
         : { dispatches: [elementwiseKernel(plan, step.root, limits)], scratch: [] };
     case "reduce":
       return reduceKernels(plan, step.anchor, step.root, limits);
-    case "dot":
-      return limits.matmulTiling === "registers"
-        ? dotKernelsRegisters(plan, step.anchor, step.root, limits)
-        : { dispatches: [dotKernel(plan, step.anchor, step.root, limits)], scratch: [] };
+    case "dot": {
+      if (limits.matmulTiling === "workgroup")
+        return { dispatches: [dotKernel(plan, step.anchor, step.root, limits)], scratch: [] };
+      const tex = dotKernelsTextures(plan, step.anchor, step.root, limits);
+      if (tex) return { dispatches: tex.dispatches, scratch: [] };
+      return dotKernelsRegisters(plan, step.anchor, step.root, limits);
+    }
     case "opaque": {
       const d = opaqueKernel(step.eqn, limits);
       return { dispatches: d ? [d] : [], scratch: [] };
