@@ -1,12 +1,12 @@
 /**
  * pmap over two CPU devices against vmap on one (issue 10), on the MLP workload of issue 6
- * (784-512-512-10 tanh, batch 4096): `pmap(vmap(mlp))` over 2 shards of 2048 examples against
- * `jit(vmap(mlp))` over all 4096, and against `jit(vmap(mlp))` called once per shard, one after
- * another (what running the shards side by side gains). Also a small MLP (128-128-128-10, batch
- * 512) whose kernels are below the pool's split thresholds: under vmap each runs on one thread, under
- * pmap the two shards' programs run on both. Every timing waits for the device.
+ * (784-512-512-10 tanh, batch 4096) and on a small MLP (128-128-128-10, batch 512): `pmap(vmap(mlp))`
+ * over 2 shards against `jit(vmap(mlp))` over the whole batch, against `jit(vmap(mlp))` called once
+ * per shard, and against the same pmap with its shards one after another instead of side by side.
+ * Every timing waits for the device.
  */
 import { blockUntilReady, defaultDevice, devices, jit, jnp, pmap, vmap } from "../engine/index.js";
+import type { WasmDevice } from "../engine/backend/wasm/wasm-device.js";
 import { median, medianPair, perExampleMlp, settle, type Row } from "./common.js";
 import { SIZES, values } from "./peers/workloads.js";
 
@@ -30,7 +30,7 @@ export async function pmapRows(): Promise<Row[]> {
   defaultDevice("cpu");
   return [
     ...(await mlpRows(SIZES.mlp.sizes, SIZES.mlp.batch)),
-    // Kernels below the pool's split thresholds: one thread each under vmap, side by side under pmap.
+    // Mid-sized kernels, where a kernel split over the pool gains least.
     ...(await mlpRows([128, 128, 128, 10], 512)),
   ];
 }
@@ -65,6 +65,20 @@ async function mlpRows(sizes: readonly number[], batch: number): Promise<Row[]> 
     repeats,
   );
   const perShardMs = await median(() => settle(pieces.map((p) => vmapped(p))), repeats);
+  // The same pmap with its shards one after another (each kernel split over the pool instead):
+  // what running them side by side gains. The bench switches the CPU executor's side-by-side path
+  // off for these calls only.
+  const cpu = cpus[0] as WasmDevice;
+  const sequential = async () => {
+    const runShards = cpu.runShards;
+    cpu.runShards = () => undefined;
+    try {
+      await settle(pmapped(sharded));
+    } finally {
+      cpu.runShards = runShards;
+    }
+  };
+  const [sideBySideMs, oneByOneMs] = await medianPair(() => settle(pmapped(sharded)), sequential, repeats);
   const workload = `MLP ${sizes.join("-")} tanh, batch ${batch} = ${shards} shards of ${batch / shards} (cpu)`;
   return [
     row(
@@ -80,6 +94,13 @@ async function mlpRows(sizes: readonly number[], batch: number): Promise<Row[]> 
       `jit(vmap(mlp)) once per shard, one after another`,
       pmapMs,
       perShardMs,
+    ),
+    row(
+      workload,
+      `pmap(vmap(mlp)), shards side by side on the pool's threads`,
+      "the same pmap with its shards one after another",
+      sideBySideMs,
+      oneByOneMs,
     ),
   ];
 }
