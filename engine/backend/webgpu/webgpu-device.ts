@@ -14,6 +14,7 @@ import { WorkQueue } from "./work-queue.js";
 import { compileWebGpu } from "./compiler/executable.js";
 import type { DeviceLimits } from "./compiler/kernels.js";
 import { DeviceLostError, WgslKernelError } from "./errors.js";
+import { waitGently } from "./dawn-polling.js";
 
 const WORKGROUP_SIZE = 64;
 const MAX_WORKGROUPS_PER_DIM = 65535;
@@ -76,6 +77,8 @@ export class WebGpuDevice implements Device {
   private lostError: DeviceLostError | undefined;
   private readonly lostPromise: Promise<void>;
   readonly limits: DeviceLimits;
+  /** A CPU adapter (lavapipe, SwiftShader): its "GPU" threads share the cores with ours. */
+  readonly software: boolean;
   // [end webgpu-compiler]
   // [webgpu-peers] batched submission
   /**
@@ -166,6 +169,7 @@ export class WebGpuDevice implements Device {
     // [webgpu-compiler] limits and loss
     const l = gpu.limits;
     const software = /llvmpipe|lavapipe|swiftshader|cpu/i.test(adapterDescription);
+    this.software = software;
     this.limits = {
       maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
       maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
@@ -319,7 +323,7 @@ export class WebGpuDevice implements Device {
     const encoder = this.gpu.createCommandEncoder();
     encoder.copyBufferToBuffer(src, 0, staging, 0, bytes);
     this.gpu.queue.submit([encoder.finish()]);
-    await staging.mapAsync(MAP_MODE_READ);
+    await this.dawnWait(() => staging.mapAsync(MAP_MODE_READ));
     const mapped = staging.getMappedRange();
     const host = hostArray(aval.dtype, aval.size);
     if (aval.dtype === "bool") host.set(new Uint32Array(mapped, 0, aval.size));
@@ -359,12 +363,20 @@ export class WebGpuDevice implements Device {
     this.pooledBytes += b.size;
   }
 
+  /**
+   * Awaits a Dawn promise: on a software adapter with Dawn polling gently (dawn-polling.ts), so the
+   * main thread does not spin on a core the adapter's own threads need.
+   */
+  private dawnWait<T>(start: () => Promise<T>): Promise<T> {
+    return this.software ? waitGently(start) : start();
+  }
+
   async synchronize(): Promise<void> {
     this.checkUsable();
     this.flushPending(); // [webgpu-peers]
     await this.queue.drain();
     // A lost device may never report the work done: the loss ends the wait too.
-    await Promise.race([this.gpu.queue.onSubmittedWorkDone(), this.lostPromise]);
+    await this.dawnWait(() => Promise.race([this.gpu.queue.onSubmittedWorkDone(), this.lostPromise]));
     await this.settle();
   }
 
