@@ -12,7 +12,7 @@ import * as lax from "./lax/index.js";
 import * as nn from "./nn/index.js";
 import * as random from "./random/index.js";
 import { Tracer } from "./core/trace.js";
-import { ConcreteArray, arraysMadeSoFar } from "./core/concrete-array.js";
+import { ConcreteArray } from "./core/concrete-array.js";
 import { devices as deviceList, defaultDevice as pickDefault } from "./backend/devices.js";
 import type { Device } from "./backend/device.js";
 import { flatten } from "./tree.js";
@@ -87,7 +87,7 @@ export { Lowered, Compiled } from "./transforms/lower.js";
 // [end notebooks-a]
 
 /** The array type users see: concrete arrays and tracers inside transforms alike. */
-export { Tracer as Array, ConcreteArray, arraysMadeSoFar };
+export { Tracer as Array, ConcreteArray };
 
 /**
  * Every device (`devices()`), or the devices of one kind that `pmap` maps over (`devices("cpu")`:

@@ -6,14 +6,7 @@
  */
 import { inspect } from "node:util";
 import * as engine from "../engine/index.js";
-import {
-  arraysMadeSoFar,
-  blockUntilReady,
-  ConcreteArray,
-  defaultDevice,
-  devices,
-  makeJaxpr,
-} from "../engine/index.js";
+import { blockUntilReady, ConcreteArray, defaultDevice, devices, makeJaxpr } from "../engine/index.js";
 import { Tracer } from "../engine/core/trace.js";
 import { chartBundle } from "./charts.js";
 import { compareJaxprs, findVmapInfo } from "./jaxpr-compare.js";
@@ -126,26 +119,6 @@ async function settle(value: unknown): Promise<unknown> {
   const v = await value;
   await blockUntilReady(v);
   return v;
-}
-
-/** Disposes the concrete arrays in `value` (a pytree) made after `mark`, except those in `keep`. */
-function freeMadeSince(value: unknown, mark: number, keep: unknown): void {
-  const kept = new Set<ConcreteArray>();
-  const leaves = (v: unknown, out: Set<ConcreteArray>, depth = 0): void => {
-    if (v instanceof ConcreteArray) out.add(v);
-    else if (depth < 8 && Array.isArray(v)) v.forEach((x) => leaves(x, out, depth + 1));
-    else if (
-      depth < 8 &&
-      v !== null &&
-      typeof v === "object" &&
-      Object.getPrototypeOf(v) === Object.prototype
-    )
-      Object.values(v).forEach((x) => leaves(x, out, depth + 1));
-  };
-  leaves(keep, kept);
-  const made = new Set<ConcreteArray>();
-  leaves(value, made);
-  for (const x of made) if (x.serial > mark && !kept.has(x)) x.dispose();
 }
 
 export class Magics {
@@ -396,18 +369,9 @@ export class Magics {
     };
     const repeat = value("-r") ?? 7;
     const precision = value("-p") ?? 3;
-    // Each loop's result is freed when the next one is ready, if the loop made it (Python frees it
-    // at once through refcounting; here device buffers would wait for the garbage collector, and a
-    // loop allocating fresh ones each call measures the allocator). The last result is kept.
-    let previous: { value: unknown; mark: number } | undefined;
     const run = async (loops: number): Promise<number> => {
       const t0 = performance.now();
-      for (let i = 0; i < loops; i++) {
-        const mark = arraysMadeSoFar();
-        const value = await settle(thunk());
-        if (previous) freeMadeSince(previous.value, previous.mark, value);
-        previous = { value, mark };
-      }
+      for (let i = 0; i < loops; i++) await settle(thunk());
       return (performance.now() - t0) / 1000;
     };
     let loops = value("-n");

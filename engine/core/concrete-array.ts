@@ -13,21 +13,9 @@ export type { NestedList };
 
 const releaseOnCollect = new FinalizationRegistry<DeviceBuffer>((buffer) => buffer.device.release(buffer));
 
-let arraysMade = 0;
-
-/**
- * How many concrete arrays have been made so far: an array whose `serial` is above a mark taken
- * earlier was made since (`%timeit` frees the results its loops make, as Python's refcounting would).
- */
-export function arraysMadeSoFar(): number {
-  return arraysMade;
-}
-
 export class ConcreteArray extends Tracer {
   #buffer: DeviceBuffer | null;
   #host: TypedArray | undefined;
-  /** Made as the serial-th concrete array of the process (see `arraysMadeSoFar`). */
-  readonly serial = ++arraysMade;
 
   constructor(
     readonly aval: ShapedArray,
