@@ -244,6 +244,56 @@ describe("pmap on two CPU devices", () => {
     assert.ok(cpu.stats.concurrentShards >= before + 3, "cond, while and scan programs ran concurrently");
   });
 
+  it("keeps side-by-side shards right in the corners review found", async () => {
+    const cpu = defaultDevice() as WasmDevice;
+    // A cond branch returning one array in two places.
+    await compare(
+      (x: JaxArray) =>
+        lax.cond(
+          x.sum().gt(0),
+          (y: JaxArray) => {
+            const z = y.mul(2);
+            return [z, z];
+          },
+          (y: JaxArray) => [y, y.neg()],
+          x,
+        ),
+      () => [
+        jnp.array([
+          [1, 2],
+          [-3, -4],
+        ]),
+      ],
+    );
+    // A constant from another device, read inside a cond.
+    defaultDevice("cpu-reference");
+    const offset = jnp.array([0.5, -1.5]);
+    defaultDevice("cpu");
+    await compare(
+      (x: JaxArray) =>
+        lax.cond(
+          x.sum().gt(0),
+          (y: JaxArray) => y.add(offset),
+          (y: JaxArray) => y.sub(offset),
+          x,
+        ),
+      () => [
+        jnp.array([
+          [1, 2],
+          [-3, -4],
+        ]),
+      ],
+    );
+    // A pool job that flagged sin arguments beyond range before: the next pmap still runs side by side.
+    await jnp.sin(jnp.full([1 << 16], 1e7)).data();
+    const before = cpu.stats.concurrentShards;
+    await compare(
+      (x: JaxArray) => jnp.cumsum(x, 0),
+      () => [jnp.array(data([2, 9], 22))],
+    );
+    assert.equal(cpu.stats.concurrentShards, before + 1, "not mistaken for a flagged run");
+  });
+
   it("maps reductions", async () => {
     const xs = () => jnp.array(data([2, 3, 4]));
     await compare(

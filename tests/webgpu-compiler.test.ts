@@ -385,6 +385,28 @@ describe("webgpu compiler: errors and memory", () => {
     assert.ok(peak <= start.liveBytes + start.pooledBytes + 64 * 1024, `peak ${peak} bytes`);
   });
 
+  it("destroys a buffer released past the pool's cap only after the commands using it", async () => {
+    defaultDevice("webgpu");
+    // Fill the pool to its cap with buffers of sizes nothing else uses.
+    const fillers = [...new Int8Array(17).keys()].map((k) => gpu.allocate((16 << 20) + 4 * (k + 1)));
+    for (const b of fillers) gpu.releaseBuffer(b);
+    assert.ok(gpu.memoryStats().pooledBytes + (16 << 20) > 256 << 20, "no room in the pool for 16 MiB more");
+    // A new program's first runs record into an encoder of their own; the 16 MiB intermediate it
+    // frees midway cannot be pooled and must outlive that encoder's submit.
+    const n = 1 << 22;
+    const x = jnp.array(Float32Array.from({ length: n }, (_, i) => i % 5)) as ConcreteArray;
+    const f = (a: Array) => jnp.sum(jnp.cumsum(a.mul(2)).mul(0).add(a));
+    const exe = compileFor(gpu, makeJaxpr(f)(x).jaxpr);
+    const expected = (n / 5) * (0 + 1 + 2 + 3 + 4);
+    for (let k = 0; k < 2; k++) {
+      const [y] = exe.run([x]);
+      assertAllClose(await y.item(), expected, { rtol: 1e-5 });
+      y.dispose();
+    }
+    await gpu.synchronize();
+    x.dispose();
+  });
+
   it("reports a lost device clearly on the next call", async () => {
     const { device } = await createWebGpuDevice();
     assert.ok(device);

@@ -9,9 +9,10 @@
  * Higher-order steps (cond, while, scan) are host steps as well: their impl runs between the
  * threads' runs, for each shard in turn, its own kernels split over the whole pool as usual.
  *
- * The caller runs the shards one by one when this returns undefined: a pool of one thread, or a run
+ * The caller runs the shards one by one when this returns undefined: a pool of one thread, a run
  * where a sin/cos kernel met arguments beyond its vector range reduction (the exact fallback needs
- * the sequential path; the recorded results are thrown away).
+ * the sequential path; the recorded results are thrown away), or shards whose intermediates do
+ * not all fit in the heap at once.
  */
 import type { ConcreteArray } from "../../core/concrete-array.js";
 import type { Executable } from "../../core/executable.js";
@@ -59,8 +60,9 @@ export function runShardsConcurrently(
       const perThread = Array.from({ length: t }, (_, w) =>
         recordings.filter((_, s) => s % t === w).flatMap((r) => r.runs[k]),
       );
-      flagged = runOnThreads(device, perThread) || flagged;
-      if (k === runs - 1) break;
+      flagged = runOnThreads(device, perThread);
+      // Inexact values from here on (a while loop's predicate among them): stop, redo one by one.
+      if (flagged || k === runs - 1) break;
       // Host steps may allocate and free as usual: blocks held for the recordings stay out of reach.
       device.heap.pauseHold();
       try {
@@ -79,6 +81,9 @@ export function runShardsConcurrently(
   } catch (e) {
     finish();
     dispose();
+    // Nothing is reused while shards are recorded, so every shard's intermediates are live at once:
+    // when that does not fit in the heap, the shards run one after another instead.
+    if (e instanceof RangeError && /wasm heap: out of memory/.test(e.message)) return undefined;
     throw e;
   } finally {
     device.heap.releaseHeld();
@@ -88,21 +93,22 @@ export function runShardsConcurrently(
 /** Runs `perThread[w]` on thread w (0: this one); whether any call returned nonzero. */
 function runOnThreads(device: WasmDevice, perThread: RecordedCall[][]): boolean {
   const pool = device.workerPool()!;
-  const lists = perThread.map((calls, w) => {
-    if (w === 0 || calls.length === 0) return undefined;
-    const words = encodeCalls(calls, (fn) => pool.indexOf(fn));
-    const ptr = device.heap.alloc(words.byteLength);
-    new Int32Array(device.heap.buffer, ptr, words.length).set(words);
-    return { ptr, words };
-  });
+  const encoded = perThread.map((calls, w) =>
+    w === 0 || calls.length === 0 ? undefined : encodeCalls(calls, (fn) => pool.indexOf(fn)),
+  );
+  const lists: { ptr: number; words: Int32Array }[] = [];
   try {
     // A job named "" leaves its worker idle; thread 0 runs its calls through `local`.
-    const jobs = lists.map((l) =>
-      l ? { fn: RUN_CALLS, args: [l.ptr, l.words.length] } : { fn: "", args: [] },
-    );
+    const jobs = encoded.map((words) => {
+      if (!words) return { fn: "", args: [] };
+      const ptr = device.heap.alloc(words.byteLength);
+      lists.push({ ptr, words });
+      new Int32Array(device.heap.buffer, ptr, words.length).set(words);
+      return { fn: RUN_CALLS, args: [ptr, words.length] };
+    });
     const flags = pool.run(jobs, () => (runCalls(perThread[0]) ? 1 : 0));
     return flags.some((f) => f !== 0);
   } finally {
-    for (const l of lists) if (l) device.heap.release(l.ptr, l.words.byteLength);
+    for (const l of lists) device.heap.release(l.ptr, l.words.byteLength);
   }
 }

@@ -101,12 +101,19 @@ export class WorkerPool {
     Atomics.store(ctrl, CTRL.pending, this.threads - 1);
     Atomics.store(ctrl, CTRL.seq, ++this.seq);
     Atomics.notify(ctrl, CTRL.seq);
-    const first = jobs[0] ? (local(jobs[0].fn, jobs[0].args) ?? 0) : 0;
-    let p: number;
-    while ((p = Atomics.load(ctrl, CTRL.pending)) !== 0) Atomics.wait(ctrl, CTRL.pending, p);
+    let first: number;
+    try {
+      first = jobs[0] ? (local(jobs[0].fn, jobs[0].args) ?? 0) : 0;
+    } finally {
+      // Even when this thread's share throws, the workers' shares are still running: wait for them
+      // before anyone frees or reuses the memory they write.
+      let p: number;
+      while ((p = Atomics.load(ctrl, CTRL.pending)) !== 0) Atomics.wait(ctrl, CTRL.pending, p);
+    }
     if (Atomics.load(ctrl, CTRL.error) !== 0)
       throw new Error("wasm worker pool: a kernel trapped in a worker");
-    return jobs.map((_, w) => (w === 0 ? first : ctrl[slotBase(w) + RESULT]));
+    // An idle thread's result word still holds an earlier job's value: it reports 0.
+    return jobs.map((job, w) => (w === 0 ? first : !job || job.fn === "" ? 0 : ctrl[slotBase(w) + RESULT]));
   }
 
   close(): void {

@@ -208,6 +208,11 @@ export class WasmDevice implements Device {
     this.recording = recording;
     try {
       return { result: work(), recording };
+    } catch (e) {
+      // Nothing recorded will run: the frees put off for it happen now.
+      this.recording = undefined;
+      for (const free of recording.afterwards) free();
+      throw e;
     } finally {
       this.recording = undefined;
     }
@@ -282,8 +287,9 @@ export class WasmDevice implements Device {
   }
 
   release(buffer: DeviceBuffer): void {
+    // Released already (a dispose, then the finalizer): nothing to do, and no error from a finalizer.
+    if (buffer instanceof WasmBuffer && buffer.device === this && buffer.released) return;
     const b = this.own(buffer);
-    if (b.released) return;
     b.released = true;
     this.heap.release(b.ptr, b.bytes);
   }

@@ -140,6 +140,24 @@ export class WebGpuDevice implements Device {
     if (++this.pendingDispatches >= WebGpuDevice.MAX_PENDING_DISPATCHES) this.flushPending();
   }
 
+  /** Executables' own command encoders not yet submitted (their buffers are not destroyed meanwhile). */
+  private openEncoders = 0;
+  private readonly retired: GPUBuffer[] = [];
+
+  /** A command encoder of an executable's own; `closeEncoder` once its submit is queued (or dropped). */
+  openEncoder(): GPUCommandEncoder {
+    this.openEncoders++;
+    return this.gpu.createCommandEncoder();
+  }
+
+  closeEncoder(): void {
+    if (--this.openEncoders > 0 || this.retired.length === 0) return;
+    const retired = this.retired.splice(0);
+    this.inOrder(() => {
+      for (const b of retired) b.destroy();
+    });
+  }
+
   /** Submits the pending commands (if any) now. */
   flushPending(): void {
     const encoder = this.pendingEncoder;
@@ -353,7 +371,9 @@ export class WebGpuDevice implements Device {
       this.flushPending(); // [webgpu-peers] pending commands may still use it
       this.allocatedBytes -= b.size;
       this.bufferCount--;
-      b.destroy();
+      // An executable's own encoder, not yet submitted, may still use it: destroyed behind that.
+      if (this.openEncoders > 0) this.retired.push(b);
+      else b.destroy();
       return;
     }
     const list = this.pool.get(b.size) ?? [];

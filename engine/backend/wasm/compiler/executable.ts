@@ -283,7 +283,8 @@ export class WasmExecutable implements Executable {
         return x;
       });
     } finally {
-      for (const b of uploaded) device.release(b);
+      // While recording, the steps that read them run later.
+      for (const b of uploaded) device.afterRecordedRun(() => device.release(b));
     }
   }
 
@@ -423,8 +424,9 @@ export class WasmExecutable implements Executable {
         outs.forEach((x, k) => {
           if (x.device === device) device.copyInto(bufs[k], device.own(x.buffer));
           else device.write(bufs[k], x.peekHost()!);
-          if (!args.includes(x)) x.dispose();
         });
+        // An impl may return one array in several places: each is freed once, after all copies.
+        for (const x of new Set(outs)) if (!args.includes(x)) x.dispose();
       });
       device.afterRecordedRun(() => temps.forEach((t) => t.dispose()));
       return;

@@ -41,7 +41,7 @@ const roundUp = (n: number, m: number) => Math.ceil(n / m) * m;
  * The texture matmul's dispatches (two copies into textures, then the matmul with the fused
  * epilogue), or undefined when it does not apply: not float32, fewer multiply-adds than the
  * device's threshold, fewer rows or columns than one workgroup's tile, or textures larger than the
- * device allows. A threshold of 0 (tests) takes every float32 shape.
+ * device allows, or an empty dimension. A threshold of 0 (tests) takes every other float32 shape.
  */
 export function dotKernelsTextures(
   plan: FusionPlan,
@@ -53,6 +53,8 @@ export function dotKernelsTextures(
   const [lhs, rhs] = anchor.inputs as Var[];
   const out = anchor.outBinders[0];
   if ([lhs, rhs, out].some((v) => v.aval.dtype !== "float32")) return undefined;
+  // An empty operand or result: no texture can hold it (zero-sized); the plain kernels handle it.
+  if (g.B === 0 || g.M === 0 || g.N === 0 || g.K === 0) return undefined;
   if (g.B * g.M * g.N * g.K < limits.matmulTextureMinMacs) return undefined;
   // Fewer rows or columns than a workgroup's tile: the padding would cost more than the textures
   // save (1024x1024 times a vector: 6x slower; 8 rows of 1024x1024: 5x slower).

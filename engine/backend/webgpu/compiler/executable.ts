@@ -245,6 +245,7 @@ export class WebGpuExecutable implements Executable {
       if (encoder) {
         const commands = encoder.finish();
         device.inOrder(() => gpu.queue.submit([commands]));
+        device.closeEncoder();
       }
       encoder = pass = undefined;
     };
@@ -259,7 +260,7 @@ export class WebGpuExecutable implements Executable {
     }
     const localPass = (): GPUComputePassEncoder => {
       device.flushPending();
-      encoder ??= gpu.createCommandEncoder();
+      encoder ??= device.openEncoder();
       pass ??= encoder.beginComputePass();
       return pass;
     };
@@ -322,7 +323,7 @@ export class WebGpuExecutable implements Executable {
           device.flushPending();
           if (pass) pass.end();
           pass = undefined;
-          copyEncoder = encoder ??= gpu.createCommandEncoder();
+          copyEncoder = encoder ??= device.openEncoder();
         }
         const copy = device.allocate(s.buf.size);
         copyEncoder.copyBufferToBuffer(s.buf, 0, copy, 0, s.buf.size);
@@ -338,6 +339,8 @@ export class WebGpuExecutable implements Executable {
         return new ConcreteArray(l.aval, device, device.upload(host, l.aval), host);
       });
     } finally {
+      // A run that failed midway drops its unsubmitted commands.
+      if (encoder) device.closeEncoder();
       if (scoped) this.popScopes();
     }
   }
