@@ -44,4 +44,33 @@ describe("waiting on Dawn gently", () => {
     });
     assert.deepEqual(seen, [1, 2]);
   });
+
+  it("leaves other code's immediates real, so clearImmediate works during and after a wait", async () => {
+    const original = globalThis.setImmediate;
+    let kept: typeof setImmediate | undefined;
+    const ran: string[] = [];
+    await waitGently(async () => {
+      kept = globalThis.setImmediate;
+      await later(3, undefined); // past the immediate half millisecond
+      const cancelled = setImmediate(() => ran.push("cancelled"));
+      clearImmediate(cancelled);
+      await new Promise<void>((resolve) => setImmediate(() => (ran.push("during"), resolve())));
+    });
+    assert.equal(globalThis.setImmediate, original);
+    // A reference kept from the wait still gives real immediates afterwards.
+    const handle = kept!(() => ran.push("kept, cancelled"));
+    clearImmediate(handle);
+    await new Promise<void>((resolve) => kept!(() => (ran.push("after"), resolve())));
+    assert.deepEqual(ran, ["during", "after"]);
+  });
+
+  it("puts back only its own swap", async () => {
+    const original = globalThis.setImmediate;
+    const other = ((cb: () => void) => original(cb)) as unknown as typeof setImmediate;
+    await waitGently(async () => {
+      globalThis.setImmediate = other; // someone else's replacement, made during the wait
+    });
+    assert.equal(globalThis.setImmediate, other);
+    globalThis.setImmediate = original;
+  });
 });

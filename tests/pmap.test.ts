@@ -294,6 +294,25 @@ describe("pmap on two CPU devices", () => {
     assert.equal(cpu.stats.concurrentShards, before + 1, "not mistaken for a flagged run");
   });
 
+  it("says when the shards do not fit in memory, and frees what they had made", async () => {
+    const cpu = defaultDevice() as WasmDevice;
+    const x = jnp.array(data([2, 4], 23));
+    await x.data();
+    // A 4 GiB intermediate per shard: more than the 2 GiB heap, after a small one was made.
+    const f = pmap((v: JaxArray) => jnp.broadcastTo(v.mul(2), [1 << 14, 1 << 14, 4]).sum());
+    assert.throws(() => f(x), /wasm heap: out of memory/);
+    // The first call compiled the program (its constants stay with it); a second failing call
+    // leaves nothing behind.
+    const before = cpu.heap.stats().liveBytes;
+    assert.throws(() => f(x), /wasm heap: out of memory/);
+    assert.equal(cpu.heap.stats().liveBytes, before, "no bytes left behind");
+    // The device keeps working.
+    await compare(
+      (v: JaxArray) => v.mul(3),
+      () => [jnp.array(data([2, 3], 24))],
+    );
+  });
+
   it("maps reductions", async () => {
     const xs = () => jnp.array(data([2, 3, 4]));
     await compare(

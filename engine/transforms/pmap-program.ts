@@ -120,7 +120,6 @@ export class PmapProgram {
    */
   run(shardInputs: ConcreteArray[][]): ConcreteArray[][] {
     const { jaxpr, executor } = this;
-    const n = shardInputs.length;
     const envs = shardInputs.map((inputs) => {
       const env = new Map<Var, ConcreteArray>();
       jaxpr.constVars.forEach((v, k) => env.set(v, this.consts[k]));
@@ -137,12 +136,38 @@ export class PmapProgram {
     };
     const read = (env: Map<Var, ConcreteArray>, a: Atom): ConcreteArray =>
       a instanceof Literal ? literal(a) : env.get(a)!;
+    try {
+      this.runStages(envs, created, read);
+    } catch (e) {
+      const keep = new Set<ConcreteArray>([...this.consts, ...shardInputs.flat()]);
+      for (const x of created) if (!keep.has(x)) x.dispose();
+      throw e;
+    }
+    const results = envs.map((env) => jaxpr.outs.map((a) => read(env, a)));
+    const keep = new Set<ConcreteArray>([...this.consts, ...shardInputs.flat(), ...results.flat()]);
+    for (const x of created) if (!keep.has(x)) x.dispose();
+    return results;
+  }
+
+  private runStages(
+    envs: Map<Var, ConcreteArray>[],
+    created: Set<ConcreteArray>,
+    read: (env: Map<Var, ConcreteArray>, a: Atom) => ConcreteArray,
+  ): void {
+    const { executor } = this;
+    const n = envs.length;
     for (const stage of this.stages) {
       if (stage.kind === "segment") {
         // Side by side on the executor's threads when it can; else one after another, each
         // program's large kernels using the executor's whole pool.
         const ins = envs.map((env) => stage.ins.map((v) => env.get(v)!));
-        const outs = executor.runShards?.(stage.exe, ins) ?? ins.map((xs) => stage.exe.run(xs));
+        const outs =
+          executor.runShards?.(stage.exe, ins) ??
+          ins.map((xs) => {
+            const o = stage.exe.run(xs);
+            o.forEach((x) => created.add(x)); // freed if a later shard fails
+            return o;
+          });
         envs.forEach((env, s) =>
           stage.outs.forEach((v, k) => {
             env.set(v, outs[s][k]);
@@ -166,10 +191,6 @@ export class PmapProgram {
       created.add(combined);
       for (const env of envs) env.set(out, combined);
     }
-    const results = envs.map((env) => jaxpr.outs.map((a) => read(env, a)));
-    const keep = new Set<ConcreteArray>([...this.consts, ...shardInputs.flat(), ...results.flat()]);
-    for (const x of created) if (!keep.has(x)) x.dispose();
-    return results;
   }
 }
 

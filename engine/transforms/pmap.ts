@@ -114,7 +114,14 @@ export function pmap<A extends unknown[], R>(
       return split;
     });
     const shardInputs = devs.map((_, k) => pieces.map((p) => p[k]));
-    const shardOuts = entry.program.run(shardInputs);
+    let shardOuts: ConcreteArray[][];
+    try {
+      shardOuts = entry.program.run(shardInputs);
+    } catch (e) {
+      // The shards' copies of the arguments go back at once, not when collected.
+      for (const x of created) if (!flat.includes(x)) x.dispose();
+      throw e;
+    }
     const outTree = entry.outTree;
     const outAxes = axesForLeaves(outAxesSpec, outTree, "result", "out_axes", "pmap");
     const results = shardOuts[0].map((first, j) => {

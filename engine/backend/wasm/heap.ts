@@ -37,9 +37,11 @@ export class Heap {
   /** A block of at least `bytes` bytes, 16-byte aligned. */
   alloc(bytes: number): number {
     const cls = sizeClass(bytes);
-    this.live += cls;
     const list = this.free.get(cls);
-    if (list && list.length > 0) return list.pop()!;
+    if (list && list.length > 0) {
+      this.live += cls;
+      return list.pop()!;
+    }
     const ptr = this.top;
     const end = ptr + cls;
     const have = this.memory.buffer.byteLength;
@@ -51,6 +53,7 @@ export class Heap {
       this.memory.grow(pages);
     }
     this.top = end;
+    this.live += cls;
     return ptr;
   }
 

@@ -10,8 +10,8 @@
  * While such a wait is pending, the global `setImmediate` is swapped for one that keeps Dawn's loop
  * immediate for the first half millisecond (short waits stay short), then lets it poll once per
  * timer tick (1 ms). dawn.node looks the global up each time it schedules, which is what makes this
- * work; the swap is undone when the last pending wait ends. Other code's `setImmediate` callbacks
- * run at most a millisecond later meanwhile.
+ * work; the swap is undone when the last pending wait ends. Other code's `setImmediate` calls pass
+ * through to the real one unchanged, during a wait and after it (a reference kept from then).
  */
 
 /** How long Dawn's loop stays immediate after a wait starts. */
@@ -19,11 +19,28 @@ const SPIN_MS = 0.5;
 
 let waits = 0;
 let original: typeof setImmediate | undefined;
+let installed: typeof setImmediate | undefined;
 let spinUntil = 0;
+
+/**
+ * dawn.node's own tick: a native function with no name, scheduled without arguments. Everything
+ * else goes to the real `setImmediate` untouched (its handles stay immediates, so `clearImmediate`
+ * keeps working); a tick this test misses only polls as before.
+ */
+function isDawnTick(callback: unknown, args: unknown[]): boolean {
+  return (
+    typeof callback === "function" &&
+    args.length === 0 &&
+    callback.name === "" &&
+    /\{ \[native code\] \}$/.test(Function.prototype.toString.call(callback))
+  );
+}
 
 function gentleImmediate(immediate: typeof setImmediate): typeof setImmediate {
   const gentle = (callback: (...args: unknown[]) => void, ...args: unknown[]) =>
-    performance.now() < spinUntil ? immediate(callback, ...args) : setTimeout(callback, 0, ...args);
+    waits > 0 && performance.now() >= spinUntil && isDawnTick(callback, args)
+      ? setTimeout(callback, 0)
+      : immediate(callback, ...args);
   return gentle as unknown as typeof setImmediate;
 }
 
@@ -32,14 +49,16 @@ export async function waitGently<T>(start: () => Promise<T>): Promise<T> {
   spinUntil = performance.now() + SPIN_MS;
   if (waits++ === 0) {
     original = globalThis.setImmediate;
-    globalThis.setImmediate = gentleImmediate(original);
+    installed = gentleImmediate(original);
+    globalThis.setImmediate = installed;
   }
   try {
     return await start();
   } finally {
     if (--waits === 0) {
-      globalThis.setImmediate = original!;
-      original = undefined;
+      // Put back only our own swap: whoever replaced the global since keeps theirs.
+      if (globalThis.setImmediate === installed) globalThis.setImmediate = original!;
+      original = installed = undefined;
     }
   }
 }

@@ -146,8 +146,9 @@ export class WebGpuDevice implements Device {
 
   /** A command encoder of an executable's own; `closeEncoder` once its submit is queued (or dropped). */
   openEncoder(): GPUCommandEncoder {
+    const encoder = this.gpu.createCommandEncoder();
     this.openEncoders++;
-    return this.gpu.createCommandEncoder();
+    return encoder;
   }
 
   closeEncoder(): void {
@@ -270,6 +271,8 @@ export class WebGpuDevice implements Device {
     // [webgpu-peers] writes happen on the queue timeline, before commands not yet submitted: a buffer
     // pooled since the last submit may still be used by those, so they go first. Fresh buffers and
     // ones pooled before it need no submit (an eager op with a scalar operand stays in the batch).
+    // This relies on no upload happening while an executable's own encoder is open (executables
+    // flush it before anything that may upload) and on retired buffers never returning to the pool.
     if (this.pooledAt.get(buffer) === this.submits) this.flushPending();
     // [end webgpu-peers]
     if (words.byteLength > 0)

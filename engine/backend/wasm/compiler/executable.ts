@@ -282,6 +282,18 @@ export class WasmExecutable implements Executable {
         given.set(a, x);
         return x;
       });
+    } catch (e) {
+      // A step failed (the heap out of memory, say): the intermediates made so far go back, each
+      // buffer once; frees put off for a recording then find nothing left to free.
+      const seen = new Set<WasmBuffer>();
+      for (const slot of env.values()) {
+        if (slot.keep || seen.has(slot.buf)) continue;
+        seen.add(slot.buf);
+        if (slot.owner) slot.owner.dispose();
+        else device.release(slot.buf);
+      }
+      env.clear();
+      throw e;
     } finally {
       // While recording, the steps that read them run later.
       for (const b of uploaded) device.afterRecordedRun(() => device.release(b));
