@@ -4,7 +4,7 @@
  * batch dimension, `+` was added by batching (no counterpart in the example's jaxpr), blank computes
  * on unbatched values only; operands that stayed unbatched are listed (and shaded in the HTML).
  */
-import { ClosedJaxpr, Jaxpr, JaxprEqn, Literal, Var, type Atom } from "../engine/core/jaxpr.js";
+import { Jaxpr, JaxprEqn, Literal, Var, innerJaxprs, type Atom } from "../engine/core/jaxpr.js";
 import { Tracer } from "../engine/core/trace.js";
 import { ShapeDtypeStruct, makeJaxpr } from "../engine/transforms/make-jaxpr.js";
 import { VMAP_INFO, axesForLeaves, type AxisSpec, type VmapInfo } from "../engine/transforms/vmap.js";
@@ -28,17 +28,6 @@ export function findVmapInfo(fn: unknown): VmapInfo | undefined {
   return undefined;
 }
 
-function nestedJaxprs(eqn: JaxprEqn): Jaxpr[] {
-  const found: Jaxpr[] = [];
-  const visit = (v: unknown) => {
-    if (v instanceof ClosedJaxpr) found.push(v.jaxpr);
-    else if (v instanceof Jaxpr) found.push(v);
-    else if (Array.isArray(v)) v.forEach(visit);
-  };
-  Object.values(eqn.params as Record<string, unknown>).forEach(visit);
-  return found;
-}
-
 /**
  * Which variables carry the batch dimension, by dataflow from the batched inputs (into nested jaxprs
  * too); the equations batching added (broadcasts of unbatched operands, moves of the batch axis)
@@ -48,7 +37,7 @@ function batchedVars(jaxpr: Jaxpr, batchedIn: boolean[], into: Set<Var>, added: 
   jaxpr.inBinders.forEach((v, i) => batchedIn[i] && into.add(v));
   for (const eqn of jaxpr.eqns) {
     const flags = eqn.inputs.map((a) => a instanceof Var && into.has(a));
-    for (const inner of nestedJaxprs(eqn)) {
+    for (const inner of innerJaxprs(eqn)) {
       const n = inner.inBinders.length;
       // Operands map to the inner binders from the end (leading operands may be indices/predicates).
       const innerFlags =
@@ -62,7 +51,7 @@ function batchedVars(jaxpr: Jaxpr, batchedIn: boolean[], into: Set<Var>, added: 
 /** Equations without nested jaxprs, depth first, in printing order. */
 function leafEqns(jaxpr: Jaxpr, out: JaxprEqn[] = []): JaxprEqn[] {
   for (const eqn of jaxpr.eqns) {
-    const nested = nestedJaxprs(eqn);
+    const nested = innerJaxprs(eqn);
     if (nested.length) nested.forEach((j) => leafEqns(j, out));
     else out.push(eqn);
   }
@@ -183,7 +172,7 @@ export function compareJaxprs(
           `  ${outs} = ${e.primitive} ${e.inputs.map(atomName).join(" ")}: ${flagged.map(atomName).join(", ")}`,
         );
       }
-      nestedJaxprs(e).forEach(visit);
+      innerJaxprs(e).forEach(visit);
     }
   };
   visit(batched.jaxpr);

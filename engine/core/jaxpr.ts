@@ -67,6 +67,18 @@ export class ClosedJaxpr {
   }
 }
 
+/** The jaxprs inside an equation's params (cond branches, loop bodies, a call's jaxpr, ...). */
+export function innerJaxprs(eqn: JaxprEqn): Jaxpr[] {
+  const found: Jaxpr[] = [];
+  const visit = (x: unknown) => {
+    if (x instanceof ClosedJaxpr) found.push(x.jaxpr);
+    else if (x instanceof Jaxpr) found.push(x);
+    else if (Array.isArray(x)) x.forEach(visit);
+  };
+  Object.values(eqn.params as object).forEach(visit);
+  return found;
+}
+
 /** JAX's variable names: a, b, ..., z, ba, bb, ... */
 function varName(n: number): string {
   let s = "";

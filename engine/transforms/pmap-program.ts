@@ -10,7 +10,7 @@ import { ShapedArray } from "../core/aval.js";
 import { ConcreteArray } from "../core/concrete-array.js";
 import { compileFor, type Executable } from "../core/executable.js";
 import { fromHost } from "../core/from-host.js";
-import { ClosedJaxpr, Jaxpr, JaxprEqn, Literal, Var, type Atom } from "../core/jaxpr.js";
+import { ClosedJaxpr, Jaxpr, JaxprEqn, Literal, Var, innerJaxprs, type Atom } from "../core/jaxpr.js";
 import { Primitive, type ParamsOf } from "../core/primitive.js";
 import { bind1 } from "../core/trace.js";
 import { inlineCalls } from "../compiler/inline.js";
@@ -34,18 +34,6 @@ function isCollectiveOver(eqn: JaxprEqn, axisName: string): boolean {
     default:
       return false;
   }
-}
-
-/** The jaxprs inside an equation's params (cond branches, loop bodies, ...). */
-function innerJaxprs(eqn: JaxprEqn): Jaxpr[] {
-  const found: Jaxpr[] = [];
-  const visit = (x: unknown) => {
-    if (x instanceof ClosedJaxpr) found.push(x.jaxpr);
-    else if (x instanceof Jaxpr) found.push(x);
-    else if (Array.isArray(x)) x.forEach(visit);
-  };
-  Object.values(eqn.params as object).forEach(visit);
-  return found;
 }
 
 function usesAxisInside(jaxpr: Jaxpr, axisName: string): boolean {
