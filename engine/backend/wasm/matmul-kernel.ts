@@ -257,6 +257,25 @@ function computeKernel(mod: ModuleBuilder, t: GemmTiling) {
     }
   };
 
+  /** The address of row `rr` of the C tile (cb + rr * cs) on the stack. */
+  const tileRow = (rr: number) => f.get(cb).get(cs).i32(rr).op("i32_mul").op("i32_add");
+
+  /** k steps `steps` at a time while kk < `limit`, advancing the A and B panel pointers. */
+  const kLoop = (limit: number, steps: number) => {
+    f.block().loop();
+    f.get(kk).get(limit).op("i32_ge_u").brIf(1);
+    for (let u = 0; u < steps; u++) step(u * mr * 4, u * nr * 4);
+    f.get(ap)
+      .i32(steps * mr * 4)
+      .op("i32_add")
+      .set(ap);
+    f.get(bp)
+      .i32(steps * nr * 4)
+      .op("i32_add")
+      .set(bp);
+    f.get(kk).i32(steps).op("i32_add").set(kk).br(0).end().end();
+  };
+
   f.block().loop(); // kb
   f.get(kb).get(K).op("i32_ge_u").brIf(1);
   minU(
@@ -312,55 +331,21 @@ function computeKernel(mod: ModuleBuilder, t: GemmTiling) {
   f.get(kb).op("i32_eqz").if();
   for (const a of acc) f.v128([0, 0, 0, 0]).set(a);
   f.op("else");
-  for (let rr = 0; rr < mr; rr++) {
-    for (let v = 0; v < nv; v++) {
-      f.get(cb)
-        .get(cs)
-        .i32(rr)
-        .op("i32_mul")
-        .op("i32_add")
+  for (let rr = 0; rr < mr; rr++)
+    for (let v = 0; v < nv; v++)
+      tileRow(rr)
         .vmem("v128_load", 16 * v)
         .set(acc[rr * nv + v]);
-    }
-  }
   f.end();
   // k loop, `unroll` steps per iteration, then the remainder.
   f.i32(0).set(kk);
-  f.block().loop();
-  f.get(kk).get(kl4).op("i32_ge_u").brIf(1);
-  for (let u = 0; u < unroll; u++) step(u * mr * 4, u * nr * 4);
-  f.get(ap)
-    .i32(unroll * mr * 4)
-    .op("i32_add")
-    .set(ap);
-  f.get(bp)
-    .i32(unroll * nr * 4)
-    .op("i32_add")
-    .set(bp);
-  f.get(kk).i32(unroll).op("i32_add").set(kk).br(0).end().end();
-  f.block().loop();
-  f.get(kk).get(kl).op("i32_ge_u").brIf(1);
-  step(0, 0);
-  f.get(ap)
-    .i32(mr * 4)
-    .op("i32_add")
-    .set(ap);
-  f.get(bp)
-    .i32(nr * 4)
-    .op("i32_add")
-    .set(bp);
-  f.get(kk).i32(1).op("i32_add").set(kk).br(0).end().end();
-  for (let rr = 0; rr < mr; rr++) {
-    for (let v = 0; v < nv; v++) {
-      f.get(cb)
-        .get(cs)
-        .i32(rr)
-        .op("i32_mul")
-        .op("i32_add")
+  kLoop(kl4, unroll);
+  kLoop(kl, 1);
+  for (let rr = 0; rr < mr; rr++)
+    for (let v = 0; v < nv; v++)
+      tileRow(rr)
         .get(acc[rr * nv + v])
         .vmem("v128_store", 16 * v);
-    }
-  }
   f.get(full).op("i32_eqz").if();
   copyEdge(false);
   f.end();
