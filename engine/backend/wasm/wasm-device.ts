@@ -233,6 +233,9 @@ export class WasmDevice implements Device {
     else work();
   }
 
+  /** Calls one of the device's own kernels on this thread (a pool job's local share). */
+  private readonly runHere = (fn: string, args: number[]) => this.kernels[fn](...args);
+
   /** Calls a kernel on this thread, or records the call while recording (then returns 0). */
   invoke(fn: string, args: number[], program?: ProgramKernels): number {
     const kernel = (program?.kernels ?? this.kernels)[fn];
@@ -511,7 +514,7 @@ export class WasmDevice implements Device {
         const s = Math.min(n, w * chunk);
         jobs.push({ fn, args: [x.ptr + 4 * s, scratch + 4 * w, 1, Math.min(chunk, n - s)] });
       }
-      pool.run(jobs, (f, args) => this.kernels[f](...args));
+      pool.run(jobs, this.runHere);
       this.kernels[fn](scratch, y.ptr, 1, t);
       this.heap.release(scratch, 4 * t);
     } else {
@@ -605,10 +608,9 @@ export class WasmDevice implements Device {
       const panels = byRows ? panelsA : panelsB;
       if (pool) {
         this.stats.parallel++;
-        const local = (f: string, args: number[]) => this.kernels[f](...args);
         pool.run(
           Array.from({ length: t }, (_, w) => ({ fn: "gemm_pack", args: pack(w, t) })),
-          local,
+          this.runHere,
         );
         new Int32Array(this.heap.buffer, counter, 1)[0] = 0;
         const chunk = Math.max(1, Math.floor(panels / (4 * t)));
@@ -616,7 +618,7 @@ export class WasmDevice implements Device {
           fn: "gemm_compute_shared",
           args: [pa, pb, c, N, M, N, K, counter, chunk, byRows ? 1 : 0, scratch + 4 * mr * nr * w],
         }));
-        pool.run(jobs, local);
+        pool.run(jobs, this.runHere);
       } else {
         this.invoke("gemm_pack", pack(0, 1));
         this.invoke("gemm_compute", [pa, pb, c, N, M, N, K, 0, panelsA * mr, 0, panelsB * nr, scratch]);

@@ -79,6 +79,8 @@ export class WebGpuDevice implements Device {
   readonly limits: DeviceLimits;
   /** A CPU adapter (lavapipe, SwiftShader): its "GPU" threads share the cores with ours. */
   readonly software: boolean;
+  /** The largest array a kernel can bind (read once: Dawn's `limits` makes a new object per read). */
+  private readonly maxBindingBytes: number;
   // [end webgpu-compiler]
   // [webgpu-peers] batched submission
   /**
@@ -187,6 +189,7 @@ export class WebGpuDevice implements Device {
   ) {
     // [webgpu-compiler] limits and loss
     const l = gpu.limits;
+    this.maxBindingBytes = l.maxStorageBufferBindingSize;
     const software = /llvmpipe|lavapipe|swiftshader|cpu/i.test(adapterDescription);
     this.software = software;
     this.limits = {
@@ -486,7 +489,7 @@ export class WebGpuDevice implements Device {
   allocate(bytes: number): GPUBuffer {
     if (this.lostError) throw this.lostError;
     const size = Math.ceil(bytes / 4) * 4;
-    const limit = this.gpu.limits.maxStorageBufferBindingSize;
+    const limit = this.maxBindingBytes;
     if (size > limit)
       throw new RangeError(
         `${this.id}: an array of ${size} bytes is larger than this adapter's maxStorageBufferBindingSize ` +
