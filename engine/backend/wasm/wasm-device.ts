@@ -274,19 +274,22 @@ export class WasmDevice implements Device {
         `${this.id}: bytes ${byteOffset}..${byteOffset + byteLength} are outside a buffer of ${src.bytes}`,
       );
     const b = this.allocBuffer(byteLength);
-    // copyWithin inside the heap is a memmove (no host copy, no fresh host pages).
-    new Uint8Array(this.heap.buffer).copyWithin(
-      b.ptr,
-      src.ptr + byteOffset,
-      src.ptr + byteOffset + byteLength,
-    );
+    this.copyInto(b, src, byteOffset, byteLength);
     return b;
   }
 
-  /** Copies one buffer's bytes into another on the heap (a memmove). */
-  copyInto(dst: WasmBuffer, src: WasmBuffer): void {
-    const n = Math.min(dst.bytes, src.bytes);
-    new Uint8Array(this.heap.buffer).copyWithin(dst.ptr, src.ptr, src.ptr + n);
+  /**
+   * Copies `byteLength` bytes of `src` from `byteOffset` (by default all that fit) to the start of
+   * `dst`: copyWithin inside the heap is a memmove (no host copy, no fresh host pages).
+   */
+  copyInto(
+    dst: WasmBuffer,
+    src: WasmBuffer,
+    byteOffset = 0,
+    byteLength = Math.min(dst.bytes, src.bytes - byteOffset),
+  ): void {
+    const from = src.ptr + byteOffset;
+    new Uint8Array(this.heap.buffer).copyWithin(dst.ptr, from, from + byteLength);
   }
 
   release(buffer: DeviceBuffer): void {

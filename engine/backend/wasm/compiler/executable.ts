@@ -392,8 +392,7 @@ export class WasmExecutable implements Executable {
       local.set(eqn.outBinders[0], r as WasmBuffer);
     }
     const res = local.get(k.root)!;
-    const n = k.root.aval.size * (k.root.aval.dtype === "bool" ? 1 : 4);
-    new Uint8Array(device.heap.buffer, out.ptr, n).set(new Uint8Array(device.heap.buffer, res.ptr, n));
+    device.copyInto(out, res, 0, k.root.aval.size * (k.root.aval.dtype === "bool" ? 1 : 4));
     for (const b of local.values()) device.release(b);
   }
 
