@@ -139,8 +139,13 @@ describeEachDevice("layout canonicalisation preserves values", (device) => {
         ),
       );
     await checkAgainstReference(device, f, [[6, 8], [8, 5], [6], [6, 5]]);
+    // The result's transpose is gone from the end of the chain (only the side operands' remain).
+    const fArgs = [[6, 8], [8, 5], [6], [6, 5]].map((sh, k) => arrayOn(device, sh, k + 1));
+    assert.equal(canonicalPrimitives(f, fArgs).at(-1), Primitive.Tanh);
     const g = (a: Array, b: Array, bias: Array) => jnp.transpose(dg(a, b, [[0], [1]]).add(bias));
     await checkAgainstReference(device, g, [[8, 6], [5, 8], [5]]);
+    const gArgs = [[8, 6], [5, 8], [5]].map((sh, k) => arrayOn(device, sh, k + 1));
+    assert.ok(!canonicalPrimitives(g, gArgs).includes(Primitive.Transpose));
   });
 
   it("sinks transposes of batched products and of products with several free axes", async () => {
@@ -191,6 +196,8 @@ describeEachDevice("layout canonicalisation preserves values", (device) => {
       [4, 7],
       [7, 4],
     ]);
+    const args = [arrayOn(device, [4, 7], 1), arrayOn(device, [7, 4], 2)];
+    assert.equal(canonicalPrimitives(f, args).filter((p) => p === Primitive.Transpose).length, 2);
   });
 
   it("folds operand transposes that make the operand contiguous along k", async () => {
