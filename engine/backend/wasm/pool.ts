@@ -9,6 +9,11 @@ import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
 import type { WasmMemory, WasmModule } from "./wasm-api.js";
 import { CTRL, LOAD_MODULE, MAX_ARGS, RESULT, RUN_CALLS, SLOT_WORDS, slotBase } from "./pool-protocol.js";
 
+/** The name a kernel of a module loaded with `WorkerPool.load(module, prefix, ...)` has in jobs. */
+export function loadedName(prefix: string, name: string): string {
+  return `${prefix}:${name}`;
+}
+
 export class WorkerPool {
   private readonly workers: Worker[] = [];
   private readonly ports: MessagePort[] = [];
@@ -54,7 +59,7 @@ export class WorkerPool {
   load(module: WasmModule, prefix: string, names: string[]): void {
     if (this.loaded.has(module)) return;
     this.loaded.add(module);
-    for (const n of names) this.index.set(`${prefix}:${n}`, this.index.size);
+    for (const n of names) this.index.set(loadedName(prefix, n), this.index.size);
     for (const p of this.ports) p.postMessage({ module, names });
     this.run(
       Array.from({ length: this.threads }, (_, w) => ({ fn: w === 0 ? "" : LOAD_MODULE, args: [] })),

@@ -26,7 +26,7 @@ import {
   UNARY_F32_OF,
 } from "./kernels.js";
 import { GEMM } from "./matmul-kernel.js";
-import { WorkerPool } from "./pool.js";
+import { WorkerPool, loadedName } from "./pool.js";
 import { Recording } from "./shard-recording.js";
 import { runShardsConcurrently } from "./concurrent-shards.js";
 import type { ConcreteArray } from "../../core/concrete-array.js";
@@ -240,7 +240,7 @@ export class WasmDevice implements Device {
   invoke(fn: string, args: number[], program?: ProgramKernels): number {
     const kernel = (program?.kernels ?? this.kernels)[fn];
     if (this.recording) {
-      this.recording.call({ fn: program ? `${program.prefix}:${fn}` : fn, kernel, args, program });
+      this.recording.call({ fn: poolName(fn, program), kernel, args, program });
       return 0;
     }
     return kernel(...args) ?? 0;
@@ -374,25 +374,15 @@ export class WasmDevice implements Device {
       const [fn, args] = call(0, n);
       return this.invoke(fn, args, program) !== 0;
     }
-    if (program) {
-      pool.load(program.module, program.prefix, program.names);
-      const inner = call;
-      call = (s, c) => {
-        const [fn, args] = inner(s, c);
-        return [`${program.prefix}:${fn}`, args];
-      };
-    }
+    if (program) pool.load(program.module, program.prefix, program.names);
     this.stats.parallel++;
     const t = pool.threads;
     const chunk = Math.ceil(n / t / 4) * 4;
-    const jobs: { fn: string; args: number[] }[] = [];
-    for (let s = 0; s < n; s += chunk) {
-      const [fn, args] = call(s, Math.min(chunk, n - s));
-      jobs.push({ fn, args });
-    }
-    const local = (fn: string, args: number[]) =>
-      (program ? program.kernels[fn.slice(program.prefix.length + 1)] : kernels[fn])(...args);
-    return pool.run(jobs, local).some((r) => r !== 0);
+    const calls: [string, number[]][] = [];
+    for (let s = 0; s < n; s += chunk) calls.push(call(s, Math.min(chunk, n - s)));
+    const jobs = calls.map(([fn, args]) => ({ fn: poolName(fn, program), args }));
+    // This thread's share is the first call.
+    return pool.run(jobs, () => kernels[calls[0][0]](...calls[0][1])).some((r) => r !== 0);
   }
 
   /** The SIMD path when one applies, else undefined (the caller falls back). */
@@ -633,6 +623,11 @@ export class WasmDevice implements Device {
     this.heap.release(counter, 4);
     return [y];
   }
+}
+
+/** A kernel's name in the worker pool: a compiled program's kernels are loaded as `prefix:name`. */
+function poolName(fn: string, program: ProgramKernels | undefined): string {
+  return program ? loadedName(program.prefix, fn) : fn;
 }
 
 /**
